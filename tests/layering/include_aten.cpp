@@ -1,0 +1,2 @@
+// Layering probe: the TFHE engine must not see ATen either (expected to fail to build).
+#include <ATen/ATen.h>
