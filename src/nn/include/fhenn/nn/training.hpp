@@ -1,0 +1,45 @@
+// Training a classifier with the reference's recipe (facts.md section 2), every part configurable.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "fhenn/nn/dataset.hpp"
+
+namespace fhenn::nn {
+
+struct TrainOptions {
+  int epochs = 5;
+  int batch_size = 1;
+  double learning_rate = 1e-3;
+  double weight_decay = 0.01;  // AdamW
+  bool shuffle = true;
+  uint64_t seed = 0;           // initialisation and shuffling: same seed, same model
+  bool show_progress = true;   // progress bar with loss, accuracy and time left (on a terminal only)
+  std::string label = "train";
+};
+
+struct TrainResult {
+  double final_loss = 0.0;
+  double train_accuracy = 0.0;  // on the last epoch's samples as seen during training
+  double seconds = 0.0;
+};
+
+// Trains `parameters` by minimising cross-entropy of forward(batch) against labels with AdamW.
+// after_step runs after every optimiser step (e.g. to keep pruning masks applied).
+TrainResult train_classifier(const std::vector<torch::Tensor>& parameters,
+                             const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                             const LabelledSet& data, const TrainOptions& options,
+                             const std::function<void()>& after_step = {});
+
+// Accuracy of argmax(forward(x)) against the labels, in [0, 1].
+double accuracy(const std::function<torch::Tensor(const torch::Tensor&)>& forward, const LabelledSet& data);
+
+// A [rows, cols] float32 tensor of a Matrix, and its labels as int64.
+torch::Tensor to_tensor(const Matrix& m);
+torch::Tensor labels_tensor(const std::vector<int64_t>& labels);
+
+}  // namespace fhenn::nn
