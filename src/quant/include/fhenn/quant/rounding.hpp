@@ -20,4 +20,9 @@ inline int64_t round_msbs(int64_t a, int shift) {
   return (a + half) >> shift;  // arithmetic shift: floor division by 2^shift
 }
 
+// The smallest shift s for which every value of [min, max] rounded with round_msbs(., s) fits in
+// `rounding_bits` bits (range_bits of the rounded range, which can need one bit more than
+// rounding_shift(range_bits(min, max), r) gives, since rounding up may reach the next power of two).
+int rounding_shift_for_range(int64_t min, int64_t max, int rounding_bits);
+
 }  // namespace fhenn::quant

@@ -1,0 +1,45 @@
+// Whether a compiled model fits the engine's lookup precision, and a computed fix when it does not.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "fhenn/compiler/compile.hpp"
+
+namespace fhenn::compiler {
+
+enum class RangeMeasure {
+  seen,        // the ranges seen on the calibration / input set (the reference's measure)
+  worst_case,  // the ranges guaranteed for every input (what an encrypted run needs to be exact)
+};
+
+struct PrecisionLimits {
+  int lookup_input_bits = 8;  // the engine's table-lookup (bootstrap) precision; also bounds decrypted outputs
+  RangeMeasure measure = RangeMeasure::worst_case;
+};
+
+struct PrecisionProblem {
+  std::string layer;  // e.g. "fc2"
+  std::string node;   // e.g. "fc2.accumulator"
+  int bits = 0;
+  int limit = 0;
+  std::string message;  // names the layer, the width, the limit and a computed fix
+};
+
+// Every table lookup's input and every output must fit in limits.lookup_input_bits. For an accumulator that
+// does not, the fix is computed from the layer's weight integers and input range: the largest K such that K
+// non-zero weights per neuron keep the worst-case accumulator within the limit, the largest weight bits that
+// fit with the current non-zeros, and (before a lookup) rounding_threshold_bits; for a rounding node, a
+// lower rounding_threshold_bits.
+std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compiled, const PrecisionLimits& limits);
+
+// Throws fhenn::Error with every problem's message, one per line, when there is any.
+void check_precision(const CompiledModel& compiled, const PrecisionLimits& limits);
+
+// The largest K for which K non-zero weights per neuron, with weight integers in [weight_min, weight_max] and
+// inputs (zero point removed) in [input_min, input_max], keep every accumulator within `bits`; 0 when even
+// one weight does not fit.
+long max_non_zero_weights_fitting(int64_t weight_min, int64_t weight_max, int64_t input_min, int64_t input_max,
+                                  int bits);
+
+}  // namespace fhenn::compiler

@@ -1,0 +1,84 @@
+// Compiling a trained network to an integer circuit: post-training quantization and QAT import.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fhenn/common/matrix.hpp"
+#include "fhenn/compiler/model.hpp"
+#include "fhenn/compiler/quantized_model.hpp"
+#include "fhenn/ir/bit_widths.hpp"
+#include "fhenn/ir/circuit.hpp"
+#include "fhenn/quant/ptq.hpp"
+#include "fhenn/quant/uniform_quantizer.hpp"
+
+namespace fhenn::compiler {
+
+using quant::NBits;
+
+struct PtqOptions {
+  NBits n_bits = NBits::uniform(3);
+  // Keep this many most significant bits of every accumulator before its table lookup (facts.md 7). The shift
+  // is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
+  std::optional<int> rounding_threshold_bits;
+};
+
+// What the client needs: quantize inputs, dequantize outputs.
+struct ClientQuantization {
+  std::vector<quant::UniformQuantizer> inputs;  // one per input feature (PTQ and QAT: all equal)
+  std::vector<OutputDequantization> outputs;    // one per output integer
+
+  std::vector<int64_t> quantize(std::span<const double> features) const;
+  void quantize_into(std::span<const double> features, std::span<int64_t> out) const;
+  // All rows of `features`, flat (rows x inputs.size()), e.g. for runtime::IntMatrix.
+  std::vector<int64_t> quantize_rows(const Matrix& features) const;
+  // Scores (the last layer's bias included) of the circuit's output integers.
+  std::vector<double> dequantize(std::span<const int64_t> outputs) const;
+  bool operator==(const ClientQuantization&) const = default;
+};
+
+struct CompiledModel {
+  ir::Circuit circuit;
+  ClientQuantization client;
+  QuantizedMlp quantized;     // the integer model the circuit was lowered from (fake quantization uses it)
+  ir::BitWidthReport report;  // per node, seen on the calibration / input set, and worst case
+  std::string source;         // "ptq" or "qat"
+  std::optional<int> rounding_threshold_bits;
+};
+
+// Post-training quantization (facts.md 3): calibrates on `calibration` (one row per sample), quantizes the
+// weights symmetrically and the activations asymmetrically, lowers to the circuit, measures bit widths on
+// the calibration set. Throws fhenn::Error for a bad model, options or calibration set.
+CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, const PtqOptions& options);
+
+// QAT import (issue 5): the trained quantizers as they are, nothing re-calibrated; `inputs_for_ranges` only
+// measures the seen bit widths. Throws fhenn::Error naming a tensor without its quantizer.
+CompiledModel compile_qat(const QatMlp& model, const Matrix& inputs_for_ranges);
+
+// The quantized model evaluated outside the circuit ("3-bit accuracy"): client quantization, then every layer
+// as (L1)-(L5), then the client's dequantization. Equal, bit for bit, to
+// client.dequantize(run_clear(circuit, client.quantize(features))).
+std::vector<double> fake_quantized_scores(const CompiledModel& compiled, std::span<const double> features);
+
+// argmax, the first maximum wins.
+int predicted_class(std::span<const double> scores);
+
+// Bit widths of `compiled.circuit` seen on `features` (quantized by the client), with the worst case.
+ir::BitWidthReport measure_bit_widths(const CompiledModel& compiled, const Matrix& features);
+
+// Sealed artifact "fhenn-compiled-model" (format version 1). load_compiled throws fhenn::Error for a missing,
+// truncated, corrupted or inconsistent file.
+void save_compiled(const CompiledModel& compiled, const std::filesystem::path& path);
+CompiledModel load_compiled(const std::filesystem::path& path);
+std::vector<uint8_t> serialize_compiled(const CompiledModel& compiled);
+CompiledModel deserialize_compiled(std::span<const uint8_t> bytes, const std::string& what);
+
+// Lowers an integer model to the circuit (nodes "input", then per layer "<name>.accumulator",
+// "<name>.round" when rounding_shift > 0, "<name>.lookup" when it has an output quantizer, and "output").
+ir::Circuit lower_to_circuit(const QuantizedMlp& model);
+
+}  // namespace fhenn::compiler

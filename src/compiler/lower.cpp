@@ -1,0 +1,113 @@
+// Lowering the integer model to the circuit: dot products, rounding nodes and per-neuron lookup tables.
+#include <functional>
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/compiler/compile.hpp"
+#include "fhenn/ir/ranges.hpp"
+
+namespace fhenn::compiler {
+namespace {
+
+// Domains up to this size are tabulated entry by entry; wider ones are trimmed to where f changes.
+constexpr int64_t kUntrimmedTableEntries = int64_t{1} << 12;
+constexpr int64_t kMaxTableEntries = int64_t{1} << 22;
+
+// Narrows [min, max] to the part where the non-decreasing f is not constant, keeping one entry of each
+// constant end: the saturating table then equals f on every integer of the domain, and beyond.
+ir::Range trim_constant_ends(ir::Range domain, const std::function<int64_t(int64_t)>& f) {
+  const int64_t low_value = f(domain.min);
+  const int64_t high_value = f(domain.max);
+  int64_t lo = domain.min;
+  int64_t hi = domain.max;
+  while (lo < hi) {  // the last x with f(x) == low_value
+    const int64_t mid = lo + (hi - lo + 1) / 2;
+    if (f(mid) == low_value)
+      lo = mid;
+    else
+      hi = mid - 1;
+  }
+  const int64_t start = lo;
+  hi = domain.max;
+  while (lo < hi) {  // the first x with f(x) == high_value
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (f(mid) == high_value)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return {start, lo};
+}
+
+// The table of f over `domain`. f must be non-decreasing (L3-L4 with positive scales are) when the domain is
+// wider than kUntrimmedTableEntries, since only then its constant ends are trimmed.
+ir::LookupTable tabulate(ir::Range domain, const std::function<int64_t(int64_t)>& f, const std::string& layer) {
+  if (domain.max - domain.min + 1 > kUntrimmedTableEntries) domain = trim_constant_ends(domain, f);
+  const int64_t entries = domain.max - domain.min + 1;
+  FHENN_CHECK(entries <= kMaxTableEntries, "layer ", layer, ": a lookup table would need ", entries,
+              " entries; lower the weight or activation bits, prune, or set rounding_threshold_bits");
+  ir::LookupTable table{domain.min, {}};
+  table.values.reserve(static_cast<size_t>(entries));
+  for (int64_t x = domain.min; x <= domain.max; ++x) table.values.push_back(f(x));
+  return table;
+}
+
+std::vector<int64_t> zero_point_constants(const QuantizedLayer& layer) {
+  const int64_t zero_point = layer.input_quantizer.zero_point;
+  if (zero_point == 0) return {};
+  // (L1) = sum_j W[i][j] q[j] + c[i] with c[i] = -z * sum_j W[i][j].
+  std::vector<int64_t> constants(static_cast<size_t>(layer.out_features), 0);
+  for (size_t i = 0; i < constants.size(); ++i) {
+    int64_t row_sum = 0;
+    for (int j = 0; j < layer.in_features; ++j) row_sum += layer.weights[i * layer.in_features + j];
+    constants[i] = -zero_point * row_sum;
+  }
+  return constants;
+}
+
+std::vector<ir::LookupTable> layer_tables(const QuantizedLayer& layer, const std::vector<ir::Range>& domains) {
+  std::vector<ir::LookupTable> tables;
+  tables.reserve(domains.size());
+  for (size_t i = 0; i < domains.size(); ++i) {
+    tables.push_back(tabulate(
+        domains[i], [&](int64_t rounded) { return layer.output_integer(i, rounded); }, layer.name));
+  }
+  return tables;
+}
+
+void check_shapes(const QuantizedMlp& model) {
+  FHENN_CHECK(!model.layers.empty(), "the model has no layers");
+  int in_features = model.input_size;
+  for (const QuantizedLayer& layer : model.layers) {
+    const auto in = static_cast<size_t>(layer.in_features);
+    const auto out = static_cast<size_t>(layer.out_features);
+    FHENN_CHECK(layer.in_features == in_features && layer.out_features >= 1 && layer.weights.size() == in * out &&
+                    layer.bias.size() == out,
+                "layer ", layer.name, " of the integer model has inconsistent shapes");
+    FHENN_CHECK(layer.input_quantizer.scale > 0.0 && layer.weight_quantizer.scale > 0.0, "layer ", layer.name,
+                ": quantizer scales must be positive");
+    in_features = layer.out_features;
+  }
+}
+
+}  // namespace
+
+ir::Circuit lower_to_circuit(const QuantizedMlp& model) {
+  check_shapes(model);
+  ir::CircuitBuilder builder;
+  const quant::UniformQuantizer& client_quantizer = model.layers.front().input_quantizer;
+  ir::NodeId current = builder.add_input("input", static_cast<size_t>(model.input_size),
+                                         ir::Range{client_quantizer.qmin(), client_quantizer.qmax()});
+  for (const QuantizedLayer& layer : model.layers) {
+    current = builder.add_dot_product(layer.name + ".accumulator", current, static_cast<size_t>(layer.out_features),
+                                      layer.weights, zero_point_constants(layer));
+    if (layer.rounding_shift > 0) current = builder.add_round(layer.name + ".round", current, layer.rounding_shift);
+    if (layer.output_quantizer) {
+      const auto domains = ir::worst_case_element_ranges(builder.nodes())[current];
+      current = builder.add_table_lookup(layer.name + ".lookup", current, layer_tables(layer, domains));
+    }
+  }
+  builder.add_output("output", current);
+  return std::move(builder).build();
+}
+
+}  // namespace fhenn::compiler

@@ -1,0 +1,94 @@
+// Deployment artifacts: the client and server parts of a compiled model, keys, and encrypted batches.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fhenn/compiler/compile.hpp"
+#include "fhenn/ir/circuit.hpp"
+#include "fhenn/runtime/engine_plan.hpp"
+#include "fhenn/tfhe/keys.hpp"
+
+namespace fhenn::deploy {
+
+// Every deployment artifact is sealed (common/artifact.hpp) with its own kind and this format version, and
+// carries the identity of the model (and, for keys and ciphertexts, of the key) it belongs to.
+inline constexpr uint32_t kDeployFormatVersion = 1;
+
+// The client part: input/output quantizers, the circuit description and the engine plan (parameter set).
+struct ClientPart {
+  std::string model_id;
+  compiler::CompiledModel compiled;
+  runtime::EnginePlan plan;
+};
+
+// The server part: the circuit and its engine plan. Nothing secret, no quantizers.
+struct ServerPart {
+  std::string model_id;
+  ir::Circuit circuit;
+  runtime::EnginePlan plan;
+};
+
+struct Deployment {
+  ClientPart client;
+  ServerPart server;
+};
+
+// Plans the compiled circuit for the engine and splits it. The model id is the SHA-256 of the server part's
+// content (circuit + plan). `seen` is needed with RangeSource::seen (the ranges observed on an input set).
+Deployment make_deployment(const compiler::CompiledModel& compiled, const runtime::PlanOptions& options,
+                           const ir::SeenRanges* seen = nullptr);
+
+// Secret keys: stay with the client.
+struct SecretKeys {
+  std::string model_id;
+  std::string key_id;
+  tfhe::ClientKey key;
+};
+
+// Evaluation keys (key-switching and bootstrap keys, seed-compressed when saved): sent to the server.
+struct EvaluationKeys {
+  std::string model_id;
+  std::string key_id;
+  tfhe::ServerKey key;
+};
+
+// Ciphertexts of `samples` rows of `width` values: encrypted inputs (client -> server) or results (back).
+struct EncryptedBatch {
+  enum class Kind { inputs, results };
+  Kind kind = Kind::inputs;
+  std::string model_id;
+  std::string key_id;
+  size_t samples = 0;
+  size_t width = 0;
+  std::vector<tfhe::LweCiphertext> ciphertexts;  // samples * width, sample-major
+};
+
+std::vector<uint8_t> serialize_client_part(const ClientPart& part);
+ClientPart deserialize_client_part(std::span<const uint8_t> bytes, const std::string& what);
+std::vector<uint8_t> serialize_server_part(const ServerPart& part);
+ServerPart deserialize_server_part(std::span<const uint8_t> bytes, const std::string& what);
+std::vector<uint8_t> serialize_secret_keys(const SecretKeys& keys);
+SecretKeys deserialize_secret_keys(std::span<const uint8_t> bytes, const std::string& what);
+std::vector<uint8_t> serialize_evaluation_keys(const EvaluationKeys& keys);
+EvaluationKeys deserialize_evaluation_keys(std::span<const uint8_t> bytes, const std::string& what, int threads);
+std::vector<uint8_t> serialize_batch(const EncryptedBatch& batch, const tfhe::ParameterSet& params);
+EncryptedBatch deserialize_batch(std::span<const uint8_t> bytes, EncryptedBatch::Kind expected,
+                                 const tfhe::ParameterSet& params, const std::string& what);
+
+// File forms: `what` in error messages is "<role> '<path>'".
+void save_client_part(const ClientPart& part, const std::filesystem::path& path);
+ClientPart load_client_part(const std::filesystem::path& path);
+void save_server_part(const ServerPart& part, const std::filesystem::path& path);
+ServerPart load_server_part(const std::filesystem::path& path);
+void save_secret_keys(const SecretKeys& keys, const std::filesystem::path& path);
+SecretKeys load_secret_keys(const std::filesystem::path& path);
+void save_evaluation_keys(const EvaluationKeys& keys, const std::filesystem::path& path);
+EvaluationKeys load_evaluation_keys(const std::filesystem::path& path, int threads);
+void save_batch(const EncryptedBatch& batch, const tfhe::ParameterSet& params, const std::filesystem::path& path);
+EncryptedBatch load_batch(const std::filesystem::path& path, EncryptedBatch::Kind expected,
+                          const tfhe::ParameterSet& params);
+
+}  // namespace fhenn::deploy

@@ -1,0 +1,44 @@
+// The client of an encrypted model: key generation, quantize + encrypt, decrypt + dequantize.
+#pragma once
+
+#include <utility>
+#include <vector>
+
+#include "fhenn/common/matrix.hpp"
+#include "fhenn/deploy/artifacts.hpp"
+#include "fhenn/tfhe/csprng.hpp"
+
+namespace fhenn::deploy {
+
+struct Predictions {
+  std::vector<int64_t> outputs;  // the circuit's output integers, samples x output width
+  Matrix scores;                 // dequantized scores, samples x classes
+  std::vector<int> classes;      // argmax per sample
+};
+
+class Client {
+ public:
+  explicit Client(ClientPart part);
+
+  // A fresh secret key (kept by the client) and the evaluation keys (sent to the server), tagged with this
+  // model's id and a new random key id. Shows progress on a terminal when `show_progress`.
+  std::pair<SecretKeys, EvaluationKeys> generate_keys(tfhe::Csprng& rng, int threads, bool show_progress) const;
+
+  // Quantizes each row of `features` with the model's input quantizers and encrypts it. Throws fhenn::Error for
+  // a wrong number of features, NaN/inf, or keys of another model.
+  EncryptedBatch encrypt(const Matrix& features, const SecretKeys& keys, tfhe::Csprng& rng) const;
+
+  // Decrypts results computed by the server for this model and key, dequantizes, takes the argmax.
+  Predictions decrypt(const EncryptedBatch& results, const SecretKeys& keys) const;
+
+  // Dequantizes already-decrypted output integers (the clear and simulated paths use this too).
+  Predictions predictions_from_outputs(std::vector<int64_t> outputs, size_t samples) const;
+
+  const ClientPart& part() const { return part_; }
+
+ private:
+  void check_keys(const SecretKeys& keys) const;
+  ClientPart part_;
+};
+
+}  // namespace fhenn::deploy

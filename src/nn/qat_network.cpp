@@ -1,0 +1,285 @@
+// The quantization-aware MLP (see qat_network.hpp): exact integer forward pass, rounding, export to the compiler.
+#include "fhenn/nn/qat_network.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+#include "fhenn/common/bits.hpp"
+#include "fhenn/common/error.hpp"
+#include "fhenn/nn/random.hpp"
+#include "fhenn/quant/rounding.hpp"
+
+namespace fhenn::nn {
+namespace {
+
+constexpr uint64_t kWeightStream = 11;
+constexpr uint64_t kNoiseStream = 12;
+
+// The guide's constant quantizers span [-1, 1] (CommonActQuant: min_val = -1, max_val = 1, signed, narrow).
+QuantGrid unit_grid(int bits) { return {.bits = bits, .is_signed = true, .narrow_range = true}; }
+
+void check_options(const QatNetOptions& options) {
+  FHENN_CHECK(options.input_size >= 1, "the network needs at least one input feature, got ", options.input_size);
+  FHENN_CHECK(options.num_classes >= 2, "the network needs at least two classes, got ", options.num_classes);
+  for (int width : options.hidden_sizes) FHENN_CHECK(width >= 1, "hidden layer width ", width, " must be >= 1");
+  FHENN_CHECK(options.bits >= 2 && options.bits <= 16, "--bits ", options.bits, " is not in [2, 16]");
+  FHENN_CHECK(options.input_bits == 0 || (options.input_bits >= 2 && options.input_bits <= 16), "input bits ",
+              options.input_bits, " is not in [2, 16] (0: same as bits)");
+  if (options.rounding_threshold_bits) {
+    FHENN_CHECK(*options.rounding_threshold_bits >= 2 && *options.rounding_threshold_bits <= 16,
+                "rounding threshold bits ", *options.rounding_threshold_bits, " is not in [2, 16]");
+  }
+  FHENN_CHECK(options.rounding_noise_margin >= 0.0 && options.rounding_noise_margin <= 0.5,
+              "rounding noise margin ", options.rounding_noise_margin, " is not in [0, 0.5]");
+}
+
+// Weights uniform in [-1, 1] (the reference's QAT initialisation), biases uniform in +-1/sqrt(fan_in)
+// (torch.nn.Linear's default), drawn in a fixed order from a portable generator.
+QuantLinear make_linear(int in_features, int out_features, int bits, SplitMix64& rng) {
+  torch::Tensor weight = torch::empty({out_features, in_features}, torch::kFloat64);
+  auto w = weight.accessor<double, 2>();
+  for (int o = 0; o < out_features; ++o)
+    for (int i = 0; i < in_features; ++i) w[o][i] = rng.uniform(-1.0, 1.0);
+  torch::Tensor bias = torch::empty({out_features}, torch::kFloat64);
+  const double bound = 1.0 / std::sqrt(static_cast<double>(in_features));
+  auto b = bias.accessor<double, 1>();
+  for (int o = 0; o < out_features; ++o) b[o] = rng.uniform(-bound, bound);
+  return QuantLinear(weight, bias, unit_grid(bits), /*scaling_const=*/1.0);
+}
+
+std::vector<double> tensor_values(const torch::Tensor& t) {
+  const torch::Tensor flat = t.detach().to(torch::kFloat64).contiguous().reshape({-1});
+  return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
+}
+
+// Mean over samples of each sample's largest value (Brevitas initialises QuantReLU's scale from running
+// statistics of the activation maximum).
+double mean_sample_maximum(const torch::Tensor& activations) {
+  return std::get<0>(activations.max(1)).mean().item<double>();
+}
+
+}  // namespace
+
+std::string to_string(InputRange range) {
+  switch (range) {
+    case InputRange::unit: return "unit";
+    case InputRange::data: return "data";
+    case InputRange::learned: return "learned";
+  }
+  return "?";
+}
+
+std::string to_string(ActivationMode mode) { return mode == ActivationMode::unit ? "unit" : "learned"; }
+
+InputRange parse_input_range(std::string_view text) {
+  if (text == "unit") return InputRange::unit;
+  if (text == "data") return InputRange::data;
+  if (text == "learned") return InputRange::learned;
+  fail("unknown input range '", text, "': expected unit, data or learned");
+}
+
+ActivationMode parse_activation_mode(std::string_view text) {
+  if (text == "unit") return ActivationMode::unit;
+  if (text == "learned") return ActivationMode::learned;
+  fail("unknown activation quantizer '", text, "': expected unit or learned");
+}
+
+torch::Tensor to_float64_tensor(const Matrix& m) {
+  return torch::from_blob(const_cast<double*>(m.values.data()),
+                          {static_cast<int64_t>(m.rows), static_cast<int64_t>(m.cols)}, torch::kFloat64)
+      .clone();
+}
+
+// Exact: round_msbs(acc, s) * 2^s = floor((acc + 2^(s-1)) / 2^s) * 2^s (quant/rounding.hpp), exact in float64.
+// Approximate: floor((acc + 1/2 + e + 2^(s-1)) / 2^s) * 2^s; the 1/2 centres the boundary between the last
+// integer rounded down and the first rounded up, so e = 0 gives the exact result.
+torch::Tensor round_accumulator(const torch::Tensor& accumulator, int shift, double noise_margin,
+                                std::optional<torch::Generator> generator) {
+  FHENN_CHECK(shift >= 0 && shift < 53, "rounding shift ", shift, " is not in [0, 52]");
+  FHENN_CHECK(noise_margin >= 0.0 && noise_margin <= 0.5, "rounding noise margin ", noise_margin,
+              " is not in [0, 0.5]");
+  if (shift == 0) return accumulator;
+  const double step = std::ldexp(1.0, shift);
+  torch::Tensor read = accumulator.detach() + step / 2.0;
+  if (noise_margin > 0.0) {
+    const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+    const torch::Tensor uniform = generator ? torch::rand(read.sizes(), *generator, options)
+                                            : torch::rand(read.sizes(), options);
+    read = read + 0.5 + (uniform * 2.0 - 1.0) * (noise_margin * step);
+  }
+  const torch::Tensor rounded = torch::floor(read / step) * step;
+  return accumulator + (rounded - accumulator).detach();
+}
+
+QatNet::QatNet(QatNetOptions options) : options_(std::move(options)) {
+  check_options(options_);
+  const int input_bits = options_.input_bits ? options_.input_bits : options_.bits;
+  input_quantizer_ = make_quant_identity(unit_grid(input_bits), -1.0, 1.0);
+  SplitMix64 rng(derive_seed(options_.seed, kWeightStream));
+  int in_features = options_.input_size;
+  for (int width : options_.hidden_sizes) {
+    linears_.push_back(make_linear(in_features, width, options_.bits, rng));
+    activations_.push_back(options_.activation == ActivationMode::unit
+                               ? make_quant_identity(unit_grid(options_.bits), -1.0, 1.0)
+                               : make_quant_relu(options_.bits, 1.0));
+    in_features = width;
+  }
+  linears_.push_back(make_linear(in_features, options_.num_classes, options_.bits, rng));
+  noise_generator_ = at::detail::createCPUGenerator(derive_seed(options_.seed, kNoiseStream));
+}
+
+// The input quantizer set from the data's range: unsigned with scale max / qmax when every negative value would
+// round to 0 on that grid anyway (min > -scale / 2: noise around a non-negative feature), else signed narrow
+// with scale max|x| / qmax.
+ActivationQuantizer QatNet::data_input_quantizer(const torch::Tensor& x) const {
+  const int bits = input_quantizer_.grid().bits;
+  const bool learn = options_.input_range == InputRange::learned;
+  const QuantGrid unsigned_grid{.bits = bits, .is_signed = false, .narrow_range = false};
+  const double unsigned_scale = scale_from_range(unsigned_grid, 0.0, std::max(x.max().item<double>(), 0.0));
+  if (x.min().item<double>() > -unsigned_scale / 2.0) {
+    return ActivationQuantizer(unsigned_grid, unsigned_scale, learn, /*apply_relu=*/false);
+  }
+  const QuantGrid signed_grid = unit_grid(bits);
+  return ActivationQuantizer(signed_grid, scale_from_range(signed_grid, 0.0, x.abs().max().item<double>()), learn,
+                             /*apply_relu=*/false);
+}
+
+void QatNet::calibrate(const Matrix& features, size_t max_samples) {
+  FHENN_CHECK(features.rows > 0, "cannot calibrate the quantizers on an empty data set");
+  FHENN_CHECK(features.cols == static_cast<size_t>(options_.input_size), "calibration data has ", features.cols,
+              " features, the network expects ", options_.input_size);
+  const torch::Tensor x = to_float64_tensor(features).narrow(0, 0, std::min(max_samples, features.rows));
+  torch::NoGradGuard no_grad;
+  if (options_.input_range != InputRange::unit) input_quantizer_ = data_input_quantizer(x);
+  // Each learned activation scale from the statistics of its layer, given the layers before it.
+  torch::Tensor layer_input = input_quantizer_.forward(x);
+  for (size_t i = 0; i < activations_.size(); ++i) {
+    const torch::Tensor activation = torch::relu(linears_[i].forward(layer_input));
+    ActivationQuantizer& quantizer = activations_[i];
+    if (quantizer.learns_scale()) {
+      const double maximum = mean_sample_maximum(activation);
+      quantizer.set_scale(maximum > 0.0 ? maximum / static_cast<double>(quantizer.qmax()) : 1.0);
+    }
+    layer_input = quantizer.forward(activation);
+  }
+}
+
+torch::Tensor QatNet::forward(const torch::Tensor& x) {
+  return run_layers(x, training_ && options_.rounding_noise_margin > 0.0).logits;
+}
+
+QatOutputs QatNet::run(const torch::Tensor& x) const { return run_layers(x, false); }
+
+QatOutputs QatNet::run_layers(const torch::Tensor& x, bool with_noise) const {
+  FHENN_CHECK(x.dim() == 2 && x.size(1) == options_.input_size, "the network expects [batch, ",
+              options_.input_size, "] inputs");
+  torch::Tensor x_int = input_quantizer_.integers(x.to(torch::kFloat64));
+  torch::Tensor x_scale = input_quantizer_.scale();
+  for (size_t i = 0;; ++i) {
+    const QuantLinear& linear = linears_[i];
+    torch::Tensor accumulator = torch::matmul(x_int, linear.integer_weights().t());  // exact: integers < 2^53
+    const bool last = i + 1 == linears_.size();
+    if (!last) accumulator = round_hidden_accumulator(accumulator, rounding_shift(i), with_noise);
+    // Left to right, as the compiler's tables compute it (compiler/quantized_model.hpp (L3)): same doubles.
+    const torch::Tensor y = accumulator * x_scale * linear.weight_scale() + linear.bias();
+    if (last) return {y, accumulator};
+    x_int = activations_[i].integers(torch::relu(y));
+    x_scale = activations_[i].scale();
+  }
+}
+
+torch::Tensor QatNet::round_hidden_accumulator(const torch::Tensor& accumulator, int shift, bool with_noise) const {
+  if (!with_noise) return nn::round_accumulator(accumulator, shift);
+  return nn::round_accumulator(accumulator, shift, options_.rounding_noise_margin, noise_generator_);
+}
+
+std::pair<int64_t, int64_t> QatNet::layer_input_range(size_t index) const {
+  if (index == 0) return {input_quantizer_.qmin(), input_quantizer_.qmax()};
+  const ActivationQuantizer& previous = activations_[index - 1];
+  return {std::max<int64_t>(previous.qmin(), 0), previous.qmax()};  // a ReLU comes before it
+}
+
+AccumulatorBounds QatNet::accumulator_bounds(size_t index) const {
+  FHENN_ASSERT_LT(index, linears_.size());
+  torch::NoGradGuard no_grad;
+  const auto [lowest, highest] = layer_input_range(index);
+  const torch::Tensor w = linears_[index].integer_weights();
+  const torch::Tensor positive = w.clamp_min(0.0).sum(1);
+  const torch::Tensor negative = w.clamp_max(0.0).sum(1);
+  const auto low = static_cast<double>(lowest);
+  const auto high = static_cast<double>(highest);
+  AccumulatorBounds bounds;
+  bounds.min = static_cast<int64_t>((positive * low + negative * high).min().item<double>());
+  bounds.max = static_cast<int64_t>((positive * high + negative * low).max().item<double>());
+  bounds.bits = range_bits(bounds.min, bounds.max);
+  return bounds;
+}
+
+int QatNet::rounding_shift(size_t index) const {
+  if (!options_.rounding_threshold_bits || index + 1 >= linears_.size()) return 0;
+  const AccumulatorBounds bounds = accumulator_bounds(index);
+  return quant::rounding_shift_for_range(bounds.min, bounds.max, *options_.rounding_threshold_bits);
+}
+
+QatPredictions QatNet::predict(const Matrix& features, const std::vector<int64_t>* labels) const {
+  FHENN_CHECK(!labels || labels->size() == features.rows, "got ", features.rows, " samples but ",
+              labels ? labels->size() : 0, " labels");
+  torch::NoGradGuard no_grad;
+  const QatOutputs outputs = run(to_float64_tensor(features));
+  const torch::Tensor classes = outputs.logits.argmax(1);
+  const torch::Tensor integers = outputs.output_integers.to(torch::kInt64).contiguous();
+  QatPredictions predictions;
+  size_t correct = 0;
+  for (size_t row = 0; row < features.rows; ++row) {
+    const int64_t* begin = integers[static_cast<int64_t>(row)].data_ptr<int64_t>();
+    predictions.output_integers.emplace_back(begin, begin + integers.size(1));
+    predictions.classes.push_back(classes[static_cast<int64_t>(row)].item<int64_t>());
+    if (labels && (*labels)[row] == predictions.classes.back()) ++correct;
+  }
+  if (labels && features.rows) predictions.accuracy = static_cast<double>(correct) / static_cast<double>(features.rows);
+  return predictions;
+}
+
+std::vector<torch::Tensor> QatNet::parameters() const {
+  std::vector<torch::Tensor> all = input_quantizer_.parameters();
+  for (const QuantLinear& linear : linears_)
+    for (const torch::Tensor& p : linear.parameters()) all.push_back(p);
+  for (const ActivationQuantizer& quantizer : activations_)
+    for (const torch::Tensor& p : quantizer.parameters()) all.push_back(p);
+  return all;
+}
+
+std::vector<torch::Tensor> QatNet::weights() const {
+  std::vector<torch::Tensor> all;
+  for (const QuantLinear& linear : linears_) all.push_back(linear.weight());
+  return all;
+}
+
+compiler::QatMlp QatNet::to_qat_mlp() const {
+  compiler::QatMlp mlp;
+  mlp.input_size = options_.input_size;
+  mlp.input_quantizer = input_quantizer_.exported();
+  mlp.rounding_threshold_bits = options_.rounding_threshold_bits;
+  for (size_t i = 0; i < linears_.size(); ++i) {
+    const QuantLinear& linear = linears_[i];
+    const bool last = i + 1 == linears_.size();
+    compiler::QatLayer layer;
+    layer.layer.name = "fc" + std::to_string(i + 1);
+    layer.layer.in_features = linear.in_features();
+    layer.layer.out_features = linear.out_features();
+    layer.layer.weight = tensor_values(linear.weight());
+    layer.layer.bias = tensor_values(linear.bias());
+    layer.layer.activation = last ? compiler::Activation::identity : compiler::Activation::relu;
+    layer.weight_quantizer = linear.weight_quantizer();
+    if (!last) layer.output_quantizer = activations_[i].exported();
+    layer.rounding_shift = rounding_shift(i);
+    mlp.layers.push_back(std::move(layer));
+  }
+  return mlp;
+}
+
+}  // namespace fhenn::nn

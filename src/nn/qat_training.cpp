@@ -1,0 +1,87 @@
+// Quantization-aware training with pruning (see qat_training.hpp), the experiment's rows and the demo settings.
+#include "fhenn/nn/qat_training.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "fhenn/common/error.hpp"
+
+namespace fhenn::nn {
+namespace {
+
+// Pruning masks for the layers wider than max_non_zero, computed once from the initial weights.
+std::optional<PruningMasks> initial_masks(const QatNet& net, const QatTrainOptions& options) {
+  if (options.max_non_zero <= 0) return std::nullopt;
+  PruningMasks masks = make_masks(net.weights(), options.max_non_zero, options.prune_mode);
+  apply_masks(masks, net.weights());
+  return masks;
+}
+
+int largest_row_count(const QatNet& net) {
+  int largest = 0;
+  for (const torch::Tensor& weight : net.weights()) largest = std::max(largest, max_non_zero_per_neuron(weight));
+  return largest;
+}
+
+// Our settings for the guide's network (tuned on the checkerboard; see `fhenn experiment qat`).
+QatTrainOptions guide_options(uint64_t seed, int max_non_zero, std::optional<int> rounding_bits) {
+  QatTrainOptions options;
+  options.net.hidden_sizes = {100, 100};
+  options.net.bits = 3;
+  options.net.input_range = InputRange::unit;
+  options.net.activation = ActivationMode::learned;
+  options.net.rounding_threshold_bits = rounding_bits;
+  options.net.seed = seed;
+  options.train.seed = seed;
+  options.train.epochs = 5;
+  options.train.learning_rate = 1e-3;
+  options.train.show_progress = false;
+  options.max_non_zero = max_non_zero;
+  options.prune_mode = PruneMode::neuron;
+  return options;
+}
+
+}  // namespace
+
+QatTrainResult train_qat(const Dataset& data, QatTrainOptions options) {
+  FHENN_CHECK(data.train.size() > 0, "the training set is empty");
+  FHENN_CHECK(options.max_non_zero >= 0, "max non-zero weights per neuron must be >= 0 (0: no pruning), got ",
+              options.max_non_zero);
+  options.net.input_size = data.num_features;
+  options.net.num_classes = data.num_classes;
+  QatNet net(options.net);
+  net.calibrate(data.train.features, options.calibration_samples);
+  const std::optional<PruningMasks> masks = initial_masks(net, options);
+  const std::vector<torch::Tensor> weights = net.weights();
+  const auto keep_pruned = [&] {
+    if (masks) apply_masks(*masks, weights);
+  };
+  net.set_training(true);
+  const TrainResult training = train_classifier(
+      net.parameters(), [&net](const torch::Tensor& x) { return net.forward(x); }, data.train, options.train,
+      keep_pruned);
+  net.set_training(false);
+  keep_pruned();
+  QatTrainResult result{.net = net, .training = training};
+  result.train_accuracy = net.predict(data.train.features, &data.train.labels).accuracy;
+  result.test_accuracy = net.predict(data.test.features, &data.test.labels).accuracy;
+  result.max_non_zero_per_neuron = largest_row_count(net);
+  return result;
+}
+
+std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs) {
+  std::vector<QatExperimentRow> rows = {
+      {"100 hidden, 30 non-zero, 3 bits", guide_options(seed, 30, std::nullopt)},
+      {"100 hidden, 20 non-zero, 3 bits", guide_options(seed, 20, std::nullopt)},
+      {"100 hidden, 30 non-zero, 3 bits, rounding 5", guide_options(seed, 30, 5)},
+      {"100 hidden, 20 non-zero, 3 bits, rounding 5", guide_options(seed, 20, 5)},
+      {"100 hidden, 20 non-zero, 3 bits, rounding 4", guide_options(seed, 20, 4)},
+  };
+  if (epochs > 0)
+    for (QatExperimentRow& row : rows) row.options.train.epochs = epochs;
+  return rows;
+}
+
+QatTrainOptions demo_qat_config() { return guide_options(/*seed=*/0, /*max_non_zero=*/20, /*rounding_bits=*/5); }
+
+}  // namespace fhenn::nn

@@ -1,0 +1,230 @@
+// Running a circuit on ciphertexts (see encrypted.hpp).
+#include "fhenn/runtime/encrypted.hpp"
+
+#include <algorithm>
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/common/parallel.hpp"
+#include "fhenn/ir/evaluate.hpp"
+#include "fhenn/quant/rounding.hpp"
+#include "fhenn/tfhe/lwe.hpp"
+
+namespace fhenn::runtime {
+namespace {
+
+tfhe::Torus encode(int64_t value, int encoding_bits) {
+  return static_cast<tfhe::Torus>(value) << (63 - encoding_bits);
+}
+
+// (E4): entry j of element i's table is T_i(index_min + j).
+tfhe::LookupTable bootstrap_table(const ir::LookupTable& table, int64_t index_min, const LookupPlan& lookup) {
+  std::vector<int64_t> values(size_t{1} << lookup.index_bits);
+  for (size_t j = 0; j < values.size(); ++j) values[j] = table.at(index_min + static_cast<int64_t>(j));
+  return tfhe::LookupTable(static_cast<size_t>(lookup.index_bits), std::move(values),
+                           static_cast<size_t>(lookup.output_encoding_bits));
+}
+
+// The clear value of a folded element (all weights zero): its constant, rounded, looked up.
+int64_t folded_value(const ir::Circuit& circuit, const LookupPlan& lookup, size_t element) {
+  const auto& accumulator = circuit.node(lookup.accumulator);
+  const auto& dot = std::get<ir::DotProductOp>(accumulator.op);
+  const int64_t constant = dot.constants.empty() ? 0 : dot.constants[element];
+  const auto& tables = std::get<ir::TableLookupOp>(circuit.node(lookup.node).op).tables;
+  return tables[element].at(quant::round_msbs(constant, lookup.shift));
+}
+
+}  // namespace
+
+std::vector<tfhe::LweCiphertext> encrypt_inputs(const ir::Circuit& circuit, const EnginePlan& plan,
+                                                const tfhe::ClientKey& key, std::span<const int64_t> inputs,
+                                                tfhe::Csprng& rng) {
+  const size_t width = circuit.input_width();
+  FHENN_CHECK(width > 0 && inputs.size() % width == 0, "expected a multiple of ", width, " input integers, got ",
+              inputs.size());
+  const size_t samples = inputs.size() / width;
+  std::vector<tfhe::LweCiphertext> out;
+  out.reserve(inputs.size());
+  for (size_t s = 0; s < samples; ++s) {
+    const auto row = inputs.subspan(s * width, width);
+    check_inputs(circuit, row, static_cast<long>(s));
+    size_t offset = 0;
+    for (ir::NodeId id : circuit.inputs()) {
+      const size_t bits = static_cast<size_t>(plan.encoding_bits[id]);
+      for (size_t i = 0; i < circuit.node(id).width; ++i) {
+        out.push_back(tfhe::encrypt_integer_with_encoding(key, row[offset + i], bits, rng));
+      }
+      offset += circuit.node(id).width;
+    }
+  }
+  return out;
+}
+
+std::vector<int64_t> decrypt_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ClientKey& key,
+                                     std::span<const tfhe::LweCiphertext> outputs) {
+  const size_t width = circuit.output_width();
+  FHENN_CHECK(width > 0 && outputs.size() % width == 0, "expected a multiple of ", width,
+              " result ciphertexts, got ", outputs.size());
+  std::vector<int64_t> values;
+  values.reserve(outputs.size());
+  for (size_t s = 0; s < outputs.size() / width; ++s) {
+    for (ir::NodeId id : circuit.outputs()) {
+      const size_t bits = static_cast<size_t>(plan.encoding_bits[circuit.node(id).operands[0]]);
+      for (size_t i = 0; i < circuit.node(id).width; ++i) {
+        values.push_back(tfhe::decrypt_signed_integer_with_encoding(key, outputs[values.size()], bits));
+      }
+    }
+  }
+  return values;
+}
+
+EncryptedEvaluator::EncryptedEvaluator(const ir::Circuit& circuit, const EnginePlan& plan,
+                                       const tfhe::ServerKey& key, int threads)
+    : circuit_(circuit),
+      plan_(plan),
+      key_(key),
+      threads_(std::max(threads, 1)),
+      ciphertext_size_(tfhe::lwe_size(key.params.big_lwe_dimension())) {
+  FHENN_CHECK(plan.encoding_bits.size() == circuit.nodes().size(),
+              "the engine plan was made for another circuit: compile and plan again");
+  FHENN_CHECK(key.params.same_keys_as(plan.params), "the evaluation keys are for parameter set '",
+              key.params.name, "', the circuit was planned for '", plan.params.name,
+              "': generate keys for this circuit");
+  for (const auto& lookup : plan.lookups) {
+    const auto& tables = std::get<ir::TableLookupOp>(circuit.node(lookup.node).op).tables;
+    auto& built = tables_.emplace_back();
+    for (size_t i = 0; i < tables.size(); ++i) built.push_back(bootstrap_table(tables[i], lookup.index_min[i], lookup));
+  }
+}
+
+void EncryptedEvaluator::run_dot_product(ir::NodeId id, size_t samples,
+                                         std::vector<std::vector<tfhe::Torus>>& values) const {
+  const ir::Node& node = circuit_.node(id);
+  const auto& op = std::get<ir::DotProductOp>(node.op);
+  const ir::NodeId operand = node.operands[0];
+  const size_t in_width = circuit_.node(operand).width;
+  const size_t size = ciphertext_size_;
+  const int bits = plan_.encoding_bits[id];
+  values[id].assign(samples * node.width * size, 0);
+  parallel_for(samples * node.width, threads_, [&](size_t item, int) {
+    const size_t s = item / node.width;
+    const size_t o = item % node.width;
+    std::span<const tfhe::Torus> inputs(values[operand].data() + s * in_width * size, in_width * size);
+    std::span<tfhe::Torus> out(values[id].data() + item * size, size);
+    tfhe::lwe_dot_product(inputs, std::span(op.weights).subspan(o * in_width, in_width), out);
+    if (!op.constants.empty()) tfhe::add_plaintext_to_lwe(out, encode(op.constants[o], bits));
+  });
+}
+
+void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
+                                    std::vector<std::vector<tfhe::Torus>>& values, ProgressBar* progress) const {
+  const ir::Node& node = circuit_.node(lookup.node);
+  const size_t size = ciphertext_size_;
+  const size_t plan_index = static_cast<size_t>(&lookup - plan_.lookups.data());
+  const int accumulator_bits = plan_.encoding_bits[lookup.accumulator];
+  values[lookup.node].assign(samples * node.width * size, 0);
+  const size_t scratch_size = tfhe::keyswitch_bootstrap_scratch_size(key_);
+  std::vector<tfhe::FourierBuffer> scratch(static_cast<size_t>(threads_), tfhe::FourierBuffer(scratch_size));
+  std::vector<std::vector<tfhe::Torus>> shifted(static_cast<size_t>(threads_), std::vector<tfhe::Torus>(size));
+  parallel_for(samples * node.width, threads_, [&](size_t item, int worker) {
+    const size_t i = item % node.width;
+    std::span<tfhe::Torus> out(values[lookup.node].data() + item * size, size);
+    if (lookup.constant[i]) {  // a trivial ciphertext (0, ..., 0, v * Delta) of the folded value
+      out.back() = encode(folded_value(circuit_, lookup, i), lookup.output_encoding_bits);
+      return;
+    }
+    auto& in = shifted[static_cast<size_t>(worker)];
+    const tfhe::Torus* accumulator = values[lookup.accumulator].data() + item * size;
+    std::copy(accumulator, accumulator + size, in.begin());
+    // (E2): move the smallest rounded value to index 0.
+    tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[i] << lookup.shift), accumulator_bits));
+    tfhe::keyswitch_bootstrap(in, tables_[plan_index][i], key_, out, scratch[static_cast<size_t>(worker)]);
+    if (progress != nullptr) progress->advance();
+  });
+}
+
+std::vector<tfhe::LweCiphertext> EncryptedEvaluator::evaluate(std::span<const tfhe::LweCiphertext> inputs,
+                                                              ProgressBar* progress) const {
+  const size_t in_width = circuit_.input_width();
+  FHENN_CHECK(in_width > 0 && inputs.size() % in_width == 0, "expected a multiple of ", in_width,
+              " input ciphertexts, got ", inputs.size());
+  const size_t samples = inputs.size() / in_width;
+  const size_t size = ciphertext_size_;
+  for (const auto& ct : inputs) {
+    FHENN_CHECK(ct.data.size() == size, "an input ciphertext has ", ct.data.size(), " words, the parameter set '",
+                key_.params.name, "' needs ", size, ": it was encrypted for another circuit or key");
+  }
+  std::vector<std::vector<tfhe::Torus>> values(circuit_.nodes().size());
+  size_t input_offset = 0;
+  for (ir::NodeId id : circuit_.inputs()) {  // sample-major inputs -> one buffer per input node
+    const size_t width = circuit_.node(id).width;
+    values[id].resize(samples * width * size);
+    for (size_t s = 0; s < samples; ++s) {
+      for (size_t i = 0; i < width; ++i) {
+        const auto& ct = inputs[s * in_width + input_offset + i];
+        std::copy(ct.data.begin(), ct.data.end(), values[id].begin() + static_cast<std::ptrdiff_t>((s * width + i) * size));
+      }
+    }
+    input_offset += width;
+  }
+  for (ir::NodeId id = 0; id < circuit_.nodes().size(); ++id) {
+    switch (circuit_.node(id).kind()) {
+      case ir::OpKind::dot_product:
+        run_dot_product(id, samples, values);
+        break;
+      case ir::OpKind::table_lookup:
+        run_lookup(*plan_.lookup_for(id), samples, values, progress);
+        break;
+      case ir::OpKind::output:
+        values[id] = values[circuit_.node(id).operands[0]];
+        break;
+      case ir::OpKind::input:
+      case ir::OpKind::round:  // rounding happens inside the lookup's bootstrap (E3)
+        break;
+    }
+  }
+  std::vector<tfhe::LweCiphertext> outputs;
+  outputs.reserve(samples * circuit_.output_width());
+  for (size_t s = 0; s < samples; ++s) {
+    for (ir::NodeId id : circuit_.outputs()) {
+      const size_t width = circuit_.node(id).width;
+      for (size_t i = 0; i < width; ++i) {
+        tfhe::LweCiphertext ct;
+        const auto begin = values[id].begin() + static_cast<std::ptrdiff_t>((s * width + i) * size);
+        ct.data.assign(begin, begin + static_cast<std::ptrdiff_t>(size));
+        outputs.push_back(std::move(ct));
+      }
+    }
+  }
+  return outputs;
+}
+
+EncryptedExecutor::EncryptedExecutor(const ir::Circuit& circuit, EnginePlan plan, const tfhe::ClientKey& client_key,
+                                     const tfhe::ServerKey& server_key, int threads, tfhe::Csprng rng)
+    : circuit_(circuit),
+      plan_(std::move(plan)),
+      client_key_(client_key),
+      evaluator_(circuit, plan_, server_key, threads),
+      rng_(std::move(rng)) {}
+
+std::vector<int64_t> EncryptedExecutor::run(const ir::Circuit& circuit, std::span<const int64_t> inputs) {
+  IntMatrix one(1, inputs.size());
+  std::copy(inputs.begin(), inputs.end(), one.values.begin());
+  return run_batch(circuit, one).values;
+}
+
+IntMatrix EncryptedExecutor::run_batch(const ir::Circuit& circuit, const IntMatrix& inputs) {
+  FHENN_CHECK(&circuit == &circuit_ || circuit == circuit_,
+              "this encrypted executor was built for another circuit");
+  const auto ciphertexts = encrypt_inputs(circuit_, plan_, client_key_, inputs.values, rng_);
+  std::unique_ptr<ProgressBar> progress;
+  if (!progress_label_.empty()) {
+    progress = std::make_unique<ProgressBar>(progress_label_, inputs.rows * plan_.bootstraps_per_sample);
+  }
+  const auto results = evaluator_.evaluate(ciphertexts, progress.get());
+  if (progress) progress->finish();
+  IntMatrix out(inputs.rows, circuit_.output_width());
+  out.values = decrypt_outputs(circuit_, plan_, client_key_, results);
+  return out;
+}
+
+}  // namespace fhenn::runtime

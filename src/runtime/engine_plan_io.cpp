@@ -1,0 +1,81 @@
+// Embedding an engine plan in deployment artifacts (see engine_plan_io.hpp).
+#include "fhenn/runtime/engine_plan_io.hpp"
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/tfhe/serialization.hpp"
+
+namespace fhenn::runtime {
+namespace {
+
+constexpr size_t kMaxNodes = 1 << 20;
+constexpr size_t kMaxElements = 1 << 24;
+
+}  // namespace
+
+void write_plan(ByteWriter& out, const EnginePlan& plan) {
+  out.vec(tfhe::serialize_parameters(plan.params));
+  out.u8(static_cast<uint8_t>(plan.ranges));
+  out.vec(std::vector<int64_t>(plan.encoding_bits.begin(), plan.encoding_bits.end()));
+  out.u64(plan.lookups.size());
+  for (const auto& l : plan.lookups) {
+    out.u32(l.node);
+    out.u32(l.accumulator);
+    out.i64(l.shift);
+    out.i64(l.index_bits);
+    out.i64(l.output_encoding_bits);
+    out.vec(l.index_min);
+    out.vec(l.squared_norms);
+    std::vector<uint8_t> constant(l.constant.begin(), l.constant.end());
+    out.vec(constant);
+  }
+  out.i64(plan.max_index_bits);
+  out.f64(plan.max_squared_weight_norm);
+  out.u64(plan.bootstraps_per_sample);
+  out.f64(plan.p_error_per_lookup);
+  out.f64(plan.predicted_failure_per_lookup);
+}
+
+EnginePlan read_plan(ByteReader& in, const ir::Circuit& circuit) {
+  EnginePlan plan;
+  const auto params = in.vec<uint8_t>(1 << 16);
+  plan.params = tfhe::deserialize_parameters(params, in.what());
+  const uint8_t ranges = in.u8();
+  FHENN_CHECK(ranges <= 1, in.what(), " is corrupted: unknown range source ", int{ranges});
+  plan.ranges = static_cast<RangeSource>(ranges);
+  const auto encodings = in.vec<int64_t>(kMaxNodes);
+  FHENN_CHECK(encodings.size() == circuit.nodes().size(), in.what(), " plans ", encodings.size(),
+              " nodes but the circuit has ", circuit.nodes().size(), ": the parts belong to different models");
+  for (int64_t w : encodings) {
+    FHENN_CHECK(w >= 0 && w <= 62, in.what(), " is corrupted: encoding of ", w, " bits");
+    plan.encoding_bits.push_back(static_cast<int>(w));
+  }
+  const uint64_t lookups = in.count(kMaxNodes, 1);
+  for (uint64_t k = 0; k < lookups; ++k) {
+    LookupPlan l;
+    l.node = in.u32();
+    l.accumulator = in.u32();
+    l.shift = static_cast<int>(in.i64());
+    l.index_bits = static_cast<int>(in.i64());
+    l.output_encoding_bits = static_cast<int>(in.i64());
+    l.index_min = in.vec<int64_t>(kMaxElements);
+    l.squared_norms = in.vec<double>(kMaxElements);
+    const auto constant = in.vec<uint8_t>(kMaxElements);
+    l.constant.assign(constant.begin(), constant.end());
+    FHENN_CHECK(l.node < circuit.nodes().size() && l.accumulator < circuit.nodes().size() &&
+                    circuit.node(l.node).kind() == ir::OpKind::table_lookup &&
+                    l.index_min.size() == circuit.node(l.node).width && l.squared_norms.size() == l.index_min.size() &&
+                    l.constant.size() == l.index_min.size() && l.shift >= 0 && l.shift <= 62 && l.index_bits >= 1 &&
+                    l.index_bits <= 16 && l.output_encoding_bits >= 1 && l.output_encoding_bits <= 62 &&
+                    plan.encoding_bits[l.accumulator] == l.index_bits + l.shift,
+                in.what(), " has a lookup plan that does not match the circuit: the parts belong to different models");
+    plan.lookups.push_back(std::move(l));
+  }
+  plan.max_index_bits = static_cast<int>(in.i64());
+  plan.max_squared_weight_norm = in.f64();
+  plan.bootstraps_per_sample = in.u64();
+  plan.p_error_per_lookup = in.f64();
+  plan.predicted_failure_per_lookup = in.f64();
+  return plan;
+}
+
+}  // namespace fhenn::runtime

@@ -1,0 +1,74 @@
+// Lowering a circuit to the TFHE engine: each ciphertext's encoding, each lookup's table and the parameter set.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fhenn/ir/circuit.hpp"
+#include "fhenn/ir/ranges.hpp"
+#include "fhenn/tfhe/parameters.hpp"
+
+namespace fhenn::runtime {
+
+// Which value ranges size the encodings: the guaranteed worst case (every input in its declared range is
+// evaluated exactly), or the ranges seen on an input set (the reference's choice: narrower, so cheaper, but an
+// unseen input that leaves them may read a wrong table entry).
+enum class RangeSource { worst_case, seen };
+
+struct PlanOptions {
+  double p_error = 0x1p-40;              // failure probability per table lookup
+  std::optional<double> global_p_error;  // if set: for the whole circuit (divided over its lookups)
+  std::optional<std::string> parameter_set;  // force a named set instead of choosing the cheapest
+  RangeSource ranges = RangeSource::worst_case;
+};
+
+// How one table-lookup node runs encrypted (docs/encrypted.md, formulas (E1)-(E4)).
+//   (E1) its accumulator a (a dot product or an input) is encoded as a * 2^(63 - w) with w = index_bits + shift;
+//   (E2) the server adds -index_min[i] * 2^shift, so the phase is (a - index_min[i] * 2^shift) * 2^(63 - w);
+//   (E3) a PBS with a table of 2^index_bits entries reads j = round(a / 2^shift) - index_min[i] (the bootstrap's
+//        half-box offset rounds to nearest: this IS the round node, approximate near the boundaries);
+//   (E4) entry j holds T_i(index_min[i] + j), encoded for the consumer (output_encoding_bits).
+struct LookupPlan {
+  ir::NodeId node = 0;         // the table lookup
+  ir::NodeId accumulator = 0;  // the ciphertext node it reads (dot product or input)
+  int shift = 0;               // low bits dropped before the lookup (its round node's shift, or 0)
+  int index_bits = 0;          // the table's input bits: the bootstrap's precision
+  std::vector<int64_t> index_min;          // per element: the smallest (rounded) value the lookup reads
+  std::vector<double> squared_norms;       // per element: squared 2-norm of the dot product's weights
+  std::vector<bool> constant;              // per element: all weights zero, folded to a clear constant
+  int output_encoding_bits = 0;
+};
+
+struct EnginePlan {
+  tfhe::ParameterSet params;
+  RangeSource ranges = RangeSource::worst_case;
+  std::vector<int> encoding_bits;  // per node: w of a * 2^(63 - w) for ciphertext nodes, 0 for round nodes
+  std::vector<LookupPlan> lookups;
+  int max_index_bits = 0;
+  double max_squared_weight_norm = 0.0;
+  size_t bootstraps_per_sample = 0;  // table-lookup elements that need a PBS (constants folded)
+  double p_error_per_lookup = 0.0;   // the target
+  double predicted_failure_per_lookup = 0.0;  // the noise formula's value for the chosen set, worst lookup
+
+  // The plan of the table lookup `node`, or nullptr.
+  const LookupPlan* lookup_for(ir::NodeId node) const;
+};
+
+// Chooses encodings and the cheapest parameter set meeting the failure target (tfhe::select_parameters with the
+// widest table input and the largest squared weight norm feeding a lookup). `seen` is required with
+// RangeSource::seen. Throws fhenn::Error naming the node and the fix when a lookup is wider than the engine
+// supports, or when the circuit has a shape the engine cannot run.
+EnginePlan plan_for_engine(const ir::Circuit& circuit, const PlanOptions& options,
+                           const ir::SeenRanges* seen = nullptr);
+
+// A readable summary (parameter set, widths, encodings, bootstraps per sample).
+std::string describe_plan(const ir::Circuit& circuit, const EnginePlan& plan);
+
+// The smallest w with -2^w <= min and max < 2^w: the encoding that decrypts a signed value exactly
+// (the padding bit carries the sign).
+int signed_encoding_bits(const ir::Range& range);
+
+}  // namespace fhenn::runtime

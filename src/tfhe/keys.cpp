@@ -1,0 +1,108 @@
+// Client and server keys, integer encryption and the (batched) key-switch-then-bootstrap.
+#include "fhenn/tfhe/keys.hpp"
+
+#include <bit>
+
+#include "fhenn/common/assert.hpp"
+#include "fhenn/common/error.hpp"
+#include "fhenn/common/parallel.hpp"
+
+namespace fhenn::tfhe {
+
+ClientKey ClientKey::generate(const ParameterSet& params, Csprng& rng) {
+  params.validate();
+  return ClientKey{params, LweSecretKey::generate(params.lwe_dimension, rng),
+                   GlweSecretKey::generate(params.glwe_dimension, params.polynomial_size, rng)};
+}
+
+int ServerKey::default_thread_count_for_keys() { return default_thread_count(); }
+
+ServerKey ServerKey::generate(const ClientKey& client_key, Csprng& rng, int threads) {
+  const ParameterSet& p = client_key.params;
+  auto bsk = generate_seeded_bootstrap_key(client_key.lwe_key, client_key.glwe_key, p.pbs_base_log, p.pbs_level,
+                                           p.glwe_noise, rng, threads);
+  auto ksk = generate_seeded_keyswitch_key(client_key.big_lwe_key(), client_key.lwe_key, p.ks_base_log, p.ks_level,
+                                           p.lwe_noise, rng);
+  return from_seeded(p, std::move(bsk), std::move(ksk), threads);
+}
+
+ServerKey ServerKey::from_seeded(const ParameterSet& params, SeededBootstrapKey bsk, SeededLweKeyswitchKey ksk,
+                                 int threads) {
+  ServerKey key{params, std::move(bsk), std::move(ksk), {}, {}};
+  key.bootstrap_key = decompress_bootstrap_key(key.seeded_bootstrap_key, threads);
+  key.keyswitch_key = decompress_keyswitch_key(key.seeded_keyswitch_key);
+  return key;
+}
+
+LweCiphertext encrypt_integer_with_encoding(const ClientKey& key, int64_t message, size_t encoding_bits,
+                                            Csprng& rng) {
+  FHENN_CHECK(encoding_bits >= 1 && encoding_bits <= 62, "encoding width must be in 1..62 bits, got ", encoding_bits);
+  return encrypt_lwe(key.big_lwe_key(), encode_message(message, encoding_bits), key.params.glwe_noise, rng);
+}
+
+LweCiphertext encrypt_integer(const ClientKey& key, int64_t message, Csprng& rng) {
+  return encrypt_integer_with_encoding(key, message, key.params.message_bits.value, rng);
+}
+
+uint64_t decrypt_integer_with_encoding(const ClientKey& key, const LweCiphertext& ciphertext, size_t encoding_bits) {
+  FHENN_CHECK(encoding_bits >= 1 && encoding_bits <= 62, "encoding width must be in 1..62 bits, got ", encoding_bits);
+  FHENN_CHECK(ciphertext.data.size() == key.params.big_lwe_dimension().value + 1, "ciphertext of dimension ",
+              ciphertext.data.size() - 1, " does not match the large key of dimension ",
+              key.params.big_lwe_dimension().value);
+  const LweSecretKey big = key.big_lwe_key();
+  return decode_message(decrypt_lwe_phase(big, ciphertext.data), encoding_bits);
+}
+
+uint64_t decrypt_integer(const ClientKey& key, const LweCiphertext& ciphertext) {
+  return decrypt_integer_with_encoding(key, ciphertext, key.params.message_bits.value);
+}
+
+int64_t decrypt_signed_integer_with_encoding(const ClientKey& key, const LweCiphertext& ciphertext,
+                                             size_t encoding_bits) {
+  const uint64_t m = decrypt_integer_with_encoding(key, ciphertext, encoding_bits);
+  const uint64_t modulus = uint64_t{1} << (encoding_bits + 1);
+  return m >= modulus / 2 ? static_cast<int64_t>(m) - static_cast<int64_t>(modulus) : static_cast<int64_t>(m);
+}
+
+size_t keyswitch_bootstrap_scratch_size(const ServerKey& key) {
+  return programmable_bootstrap_scratch_size(key.bootstrap_key) + lwe_size(key.params.lwe_dimension) + 8;
+}
+
+void keyswitch_bootstrap(std::span<const Torus> in, const LookupTable& table, const ServerKey& key,
+                         std::span<Torus> out, std::span<double> scratch) {
+  const size_t big_size = key.params.big_lwe_dimension().value + 1;
+  FHENN_CHECK(in.size() == big_size && out.size() == big_size, "keyswitch_bootstrap: ciphertexts of ", in.size(),
+              " and ", out.size(), " words do not match the large key (", big_size, " words)");
+  FHENN_CHECK(table.input_bits() <= key.params.message_bits.value, "a ", table.input_bits(),
+              "-bit lookup table needs a parameter set for at least that many bits; '", key.params.name,
+              "' is made for ", key.params.message_bits.value);
+  FHENN_ASSERT_LE(keyswitch_bootstrap_scratch_size(key), scratch.size());
+  const size_t pbs_doubles = programmable_bootstrap_scratch_size(key.bootstrap_key);
+  std::span<Torus> small(reinterpret_cast<Torus*>(scratch.data() + pbs_doubles), lwe_size(key.params.lwe_dimension));
+  keyswitch_lwe(key.keyswitch_key, in, small);
+  programmable_bootstrap(key.bootstrap_key, small, table, out, scratch.first(pbs_doubles));
+}
+
+LweCiphertext keyswitch_bootstrap(const LweCiphertext& in, const LookupTable& table, const ServerKey& key) {
+  LweCiphertext out(key.params.big_lwe_dimension());
+  FourierBuffer scratch(keyswitch_bootstrap_scratch_size(key));
+  keyswitch_bootstrap(in.data, table, key, out.data, scratch);
+  return out;
+}
+
+std::vector<LweCiphertext> keyswitch_bootstrap_batch(std::span<const LweCiphertext> inputs,
+                                                     std::span<const LookupTable* const> tables, const ServerKey& key,
+                                                     int threads) {
+  FHENN_CHECK(tables.size() == 1 || tables.size() == inputs.size(), "keyswitch_bootstrap_batch: ", tables.size(),
+              " tables for ", inputs.size(), " ciphertexts (need 1 or one per ciphertext)");
+  std::vector<LweCiphertext> outputs(inputs.size(), LweCiphertext(key.params.big_lwe_dimension()));
+  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(inputs.size())));
+  std::vector<FourierBuffer> scratch(static_cast<size_t>(workers), FourierBuffer(keyswitch_bootstrap_scratch_size(key)));
+  parallel_for(inputs.size(), workers, [&](size_t i, int worker) {
+    const LookupTable& table = *tables[tables.size() == 1 ? 0 : i];
+    keyswitch_bootstrap(inputs[i].data, table, key, outputs[i].data, scratch[static_cast<size_t>(worker)]);
+  });
+  return outputs;
+}
+
+}  // namespace fhenn::tfhe

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# End to end: a user CSV with another network shape and other bit widths, and a pruned checkerboard network,
+# through fhenn train, compile, evaluate and plot. Usage: workflow_test.sh PATH/TO/fhenn
+set -euo pipefail
+fhenn="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+cd "$work"
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+# The number after "key": in a JSON file (first match).
+json_number() { grep -o "\"$2\": *[-0-9.e+]*" "$1" | head -1 | sed 's/.*: *//'; }
+
+# A user's data: 3 features, 3 classes, the label column named in the header and not last.
+awk 'BEGIN { srand(7); print "a,b,species,c";
+  for (i = 0; i < 600; i++) { a = rand(); b = rand(); c = rand();
+    label = (a + b < 0.7) ? 0 : ((a - c > 0.1) ? 1 : 2);
+    printf "%.5f,%.5f,%d,%.5f\n", a, b, label, c } }' > user.csv
+data=(--data user.csv --label-column species --test-fraction 0.25 --data-seed 3)
+
+"$fhenn" train "${data[@]}" --hidden 16,12,8 --epochs 8 --lr 0.003 --batch-size 4 --seed 5 \
+  --out user.fhm --json train.json
+[ "$(json_number train.json input_size)" = 3 ] || fail "train: input size"
+[ "$(json_number train.json classes)" = 3 ] || fail "train: classes"
+
+"$fhenn" compile --model user.fhm "${data[@]}" --bits-inputs 6 --bits-weights 2 --bits-activations 4 \
+  --rounding-bits 6 --out user.fhc --print --json compile.json > compile.txt
+grep -q "fc4.accumulator" compile.txt || fail "compile --print: no fc4 (3 hidden layers + output)"
+grep -q "accumulator size" compile.txt || fail "compile: no bit-width report"
+grep -q '"op_weights": 2' compile.json || fail "compile: weight bits not 2"
+
+"$fhenn" evaluate --model user.fhm --compiled user.fhc "${data[@]}" --json evaluate.json
+quantized="$(json_number evaluate.json quantized_accuracy)"
+circuit="$(json_number evaluate.json circuit_accuracy)"
+[ "$quantized" = "$circuit" ] || fail "evaluate: circuit $circuit != quantized $quantized"
+awk -v a="$(json_number evaluate.json fp32_accuracy)" 'BEGIN { exit !(a > 0.5) }' || fail "user model did not learn"
+
+# The checkerboard, pruned per neuron, through every command.
+"$fhenn" train --hidden 20,20 --epochs 1 --prune 5 --prune-mode neuron --out board.fhm --json board.json
+grep -A4 '"max_non_zero_per_neuron"' board.json | grep -qE '^ *(6|[7-9]|[1-9][0-9]+),?$' \
+  && fail "neuron pruning left more than 5 non-zero weights in a neuron"
+"$fhenn" compile --model board.fhm --n-bits 4 --out board.fhc > /dev/null
+"$fhenn" evaluate --model board.fhm --compiled board.fhc --json - | grep -q '"circuit_accuracy"' || fail "evaluate json"
+"$fhenn" plot --model board.fhm --compiled board.fhc --out board.png
+[ "$(head -c 8 board.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "plot: not a PNG"
+
+# A short experiment: the JSON has both tables and the circuit matches the quantized model.
+"$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt
+grep -q '"pruned"' ptq.json || fail "experiment: no pruned table"
+grep -q '"circuit_matches_quantized_every_run": false' ptq.json && fail "experiment: circuit != quantized"
+grep -q "reference" ptq.txt || fail "experiment: no reference figures"
+echo "workflow ok"

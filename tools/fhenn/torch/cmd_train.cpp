@@ -1,0 +1,107 @@
+// `fhenn train`: trains a fully connected classifier (optionally pruned) and saves it as a torch-free model file.
+#include <iostream>
+#include <memory>
+
+#include "command.hpp"
+#include "fhenn/common/error.hpp"
+#include "fhenn/common/progress.hpp"
+#include "fhenn/compiler/model_io.hpp"
+#include "fhenn/nn/mlp.hpp"
+#include "output.hpp"
+#include "workflow.hpp"
+
+namespace fhenn::cli {
+namespace {
+
+struct TrainCommand {
+  DataOptions data;
+  std::vector<int> hidden = {100, 100};
+  nn::TrainOptions train;
+  std::optional<int> prune;
+  std::string prune_mode = "layer";
+  std::string out;
+  std::string json;
+};
+
+nlohmann::json pruning_json(const nn::TrainedMlp& trained, const TrainCommand& c) {
+  if (!trained.masks) return nullptr;
+  nlohmann::json per_layer = nlohmann::json::array();
+  for (const auto& weight : trained.model->weights()) per_layer.push_back(nn::max_non_zero_per_neuron(weight));
+  return {{"max_non_zero", *c.prune}, {"mode", c.prune_mode}, {"max_non_zero_per_neuron", per_layer}};
+}
+
+void run_train(const TrainCommand& c) {
+  const auto data = c.data.load();
+  nn::MlpTrainOptions options;
+  options.train = c.train;
+  if (c.prune) options.pruning = nn::PruningOptions{*c.prune, nn::parse_prune_mode(c.prune_mode)};
+  const nn::MlpShape shape{data.num_features, c.hidden, data.num_classes};
+  auto trained = nn::train_mlp(shape, data.train, options);
+  const auto forward = nn::forward_of(trained.model);
+  const double train_accuracy = nn::accuracy(forward, data.train);
+  const double test_accuracy = nn::accuracy(forward, data.test);
+  compiler::save_model(nn::export_float_mlp(trained.model), c.out);
+
+  std::ostream& text = c.json == "-" ? std::cerr : std::cout;
+  text << "trained " << shape.input_size;
+  for (int h : shape.hidden_sizes) text << " -> " << h;
+  text << " -> " << shape.num_classes << " on " << data.train.size() << " samples in "
+       << ProgressBar::format_duration(trained.training.seconds) << "\n"
+       << "final loss " << trained.training.final_loss << ", train accuracy " << percent(train_accuracy)
+       << ", test accuracy " << percent(test_accuracy) << " (" << data.test.size() << " samples)\n";
+  if (trained.masks) {
+    text << "pruned to " << *c.prune << " non-zero weights per neuron (" << c.prune_mode << " mode)\n";
+  }
+  text << "saved " << c.out << "\n";
+  if (!c.json.empty()) {
+    write_json({{"model", c.out},
+                {"data", c.data.to_json()},
+                {"input_size", shape.input_size},
+                {"hidden", shape.hidden_sizes},
+                {"classes", shape.num_classes},
+                {"epochs", c.train.epochs},
+                {"batch_size", c.train.batch_size},
+                {"learning_rate", c.train.learning_rate},
+                {"weight_decay", c.train.weight_decay},
+                {"shuffle", c.train.shuffle},
+                {"seed", c.train.seed},
+                {"pruning", pruning_json(trained, c)},
+                {"final_loss", trained.training.final_loss},
+                {"train_accuracy", train_accuracy},
+                {"test_accuracy", test_accuracy},
+                {"seconds", trained.training.seconds}},
+               c.json);
+  }
+}
+
+void setup_train(CLI::App& root) {
+  auto* cmd = root.add_subcommand("train", "Train a fully connected ReLU classifier (AdamW, cross-entropy), "
+                                           "optionally pruned, and save it");
+  auto c = std::make_shared<TrainCommand>();
+  c->data.add_to(*cmd);
+  cmd->add_option("--hidden", c->hidden, "Hidden layer sizes, comma-separated (SimpleNet: 100,100)")
+      ->delimiter(',')
+      ->capture_default_str();
+  cmd->add_option("--epochs", c->train.epochs, "Training epochs")->capture_default_str();
+  cmd->add_option("--lr", c->train.learning_rate, "AdamW learning rate")->capture_default_str();
+  cmd->add_option("--batch-size", c->train.batch_size, "Samples per optimiser step")->capture_default_str();
+  cmd->add_option("--weight-decay", c->train.weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_flag("!--no-shuffle", c->train.shuffle, "Keep the samples in order instead of shuffling every epoch");
+  cmd->add_option("--seed", c->train.seed, "Seed of the initial weights and the shuffling")->capture_default_str();
+  cmd->add_option("--prune", c->prune, "Keep at most this many non-zero weights per neuron (mask from the "
+                                       "initial weights, held while training)");
+  cmd->add_option("--prune-mode", c->prune_mode,
+                  "'layer' (the reference's per-layer L1 count: a bound on average) or 'neuron' (every neuron)")
+      ->capture_default_str();
+  cmd->add_option("--out", c->out, "Where to save the model (.fhm)")->required();
+  cmd->add_option("--json", c->json, "Also write the results as JSON to this file ('-': stdout)");
+  cmd->callback([c] {
+    c->train.label = "train";
+    run_train(*c);
+  });
+}
+
+FHENN_REGISTER_COMMAND("10-train", setup_train);
+
+}  // namespace
+}  // namespace fhenn::cli

@@ -1,0 +1,157 @@
+// Options and steps shared by the clear-workflow commands: data, bit widths, compilation and accuracies.
+#include "workflow.hpp"
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/runtime/executor.hpp"
+
+namespace fhenn::cli {
+namespace {
+
+template <typename Model>
+const compiler::DenseLayer& last_layer(const Model& model);
+template <>
+const compiler::DenseLayer& last_layer(const compiler::FloatMlp& model) {
+  FHENN_CHECK(!model.layers.empty(), "the model has no layers");
+  return model.layers.back();
+}
+template <>
+const compiler::DenseLayer& last_layer(const compiler::QatMlp& model) {
+  FHENN_CHECK(!model.layers.empty(), "the model has no layers");
+  return model.layers.back().layer;
+}
+
+void check_labels_below(const nn::Dataset& data, int classes, const std::string& what) {
+  FHENN_CHECK(data.num_classes <= classes, what, " scores ", classes, " classes but the data has labels up to ",
+              data.num_classes - 1, "; train the model on this data (fhenn train --data ...)");
+}
+
+}  // namespace
+
+void DataOptions::add_to(CLI::App& command) {
+  command.add_option("--data", source, "'checkerboard' (the reference's data set) or a CSV file")
+      ->capture_default_str();
+  command.add_option("--label-column", label_column,
+                     "CSV: the name of the integer label column in the header (default: the last column)");
+  command.add_option("--test-fraction", test_fraction, "CSV: the fraction of rows held out for testing")
+      ->capture_default_str();
+  command.add_option("--data-seed", seed,
+                     "Seed of the data: checkerboard noise and split, CSV split (use the same in every command)")
+      ->capture_default_str();
+}
+
+nn::Dataset DataOptions::load() const {
+  if (source == "checkerboard") return nn::make_checkerboard(seed);
+  FHENN_CHECK(std::filesystem::exists(source), "no data file '", source,
+              "': give --data checkerboard or the path of a CSV file");
+  return nn::load_csv(source, label_column, test_fraction, seed);
+}
+
+nlohmann::json DataOptions::to_json() const {
+  nlohmann::json j{{"source", source}, {"seed", seed}};
+  if (source != "checkerboard") {
+    j["label_column"] = label_column;
+    j["test_fraction"] = test_fraction;
+  }
+  return j;
+}
+
+void BitsOptions::add_to(CLI::App& command) {
+  command.add_option("--n-bits", n_bits,
+                     "Bits of weights and activations; model inputs and outputs get max(5, n) as in the reference")
+      ->capture_default_str();
+  command.add_option("--bits-inputs", inputs, "Override: bits of the model inputs (the client's quantization)");
+  command.add_option("--bits-weights", weights, "Override: bits of every layer's weights");
+  command.add_option("--bits-activations", activations, "Override: bits of the activations inside the circuit");
+  command.add_option("--bits-outputs", outputs, "Override: bits of the model outputs");
+  command.add_option("--rounding-bits", rounding_bits,
+                     "Keep this many most significant bits of each accumulator before its table lookup");
+}
+
+compiler::PtqOptions BitsOptions::ptq() const {
+  compiler::PtqOptions options;
+  options.n_bits = quant::NBits::uniform(n_bits);
+  if (inputs) options.n_bits.model_inputs = *inputs;
+  if (weights) options.n_bits.op_weights = *weights;
+  if (activations) options.n_bits.op_inputs = *activations;
+  if (outputs) options.n_bits.model_outputs = *outputs;
+  quant::validate(options.n_bits);
+  if (rounding_bits) FHENN_CHECK(*rounding_bits >= 1, "--rounding-bits must be at least 1, got ", *rounding_bits);
+  options.rounding_threshold_bits = rounding_bits;
+  return options;
+}
+
+int input_size_of(const AnyModel& model) {
+  return std::visit([](const auto& m) { return m.input_size; }, model);
+}
+
+int output_size_of(const AnyModel& model) {
+  return std::visit([](const auto& m) { return last_layer(m).out_features; }, model);
+}
+
+void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const std::string& model_path) {
+  FHENN_CHECK(input_size_of(model) == data.num_features, "the model ", model_path, " reads ", input_size_of(model),
+              " features but the data has ", data.num_features);
+  check_labels_below(data, output_size_of(model), "the model " + model_path);
+}
+
+compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits) {
+  if (const auto* float_model = std::get_if<compiler::FloatMlp>(&model)) {
+    return compiler::compile_ptq(*float_model, data.train.features, bits.ptq());
+  }
+  return compiler::compile_qat(std::get<compiler::QatMlp>(model), data.train.features);
+}
+
+void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn::Dataset& data,
+                              const std::string& path) {
+  FHENN_CHECK(compiled.client.inputs.size() == static_cast<size_t>(data.num_features), "the compiled model ", path,
+              " reads ", compiled.client.inputs.size(), " features but the data has ", data.num_features);
+  check_labels_below(data, static_cast<int>(compiled.client.outputs.size()), "the compiled model " + path);
+}
+
+double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set) {
+  FHENN_CHECK(set.size() > 0, "cannot measure accuracy on an empty set");
+  size_t correct = 0;
+  for (size_t i = 0; i < set.size(); ++i) {
+    const auto scores = compiler::fake_quantized_scores(compiled, set.features.row(i));
+    if (compiler::predicted_class(scores) == set.labels[i]) ++correct;
+  }
+  return static_cast<double>(correct) / static_cast<double>(set.size());
+}
+
+double circuit_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set, int threads) {
+  FHENN_CHECK(set.size() > 0, "cannot measure accuracy on an empty set");
+  runtime::IntMatrix inputs(set.size(), compiled.client.inputs.size());
+  inputs.values = compiled.client.quantize_rows(set.features);
+  const auto outputs = runtime::ClearExecutor(threads).run_batch(compiled.circuit, inputs);
+  size_t correct = 0;
+  for (size_t i = 0; i < set.size(); ++i) {
+    const auto scores = compiled.client.dequantize(outputs.row(i));
+    if (compiler::predicted_class(scores) == set.labels[i]) ++correct;
+  }
+  return static_cast<double>(correct) / static_cast<double>(set.size());
+}
+
+nlohmann::json bit_width_json(const ir::BitWidthReport& report) {
+  nlohmann::json nodes = nlohmann::json::array();
+  for (const auto& node : report.nodes) {
+    nodes.push_back({{"name", node.name},
+                     {"op", std::string(ir::traits(node.kind).name)},
+                     {"width", node.width},
+                     {"seen_min", node.seen.min},
+                     {"seen_max", node.seen.max},
+                     {"seen_bits", node.seen_bits},
+                     {"worst_case_min", node.worst_case.min},
+                     {"worst_case_max", node.worst_case.max},
+                     {"worst_case_bits", node.worst_case_bits},
+                     {"feeds_table_lookup", node.feeds_table_lookup},
+                     {"is_integer_node", node.is_integer_node}});
+  }
+  return {{"samples", report.samples},
+          {"accumulator_bits", report.accumulator_bits},
+          {"worst_case_accumulator_bits", report.worst_case_accumulator_bits},
+          {"max_lookup_input_bits", report.max_lookup_input_bits},
+          {"worst_case_max_lookup_input_bits", report.worst_case_max_lookup_input_bits},
+          {"nodes", nodes}};
+}
+
+}  // namespace fhenn::cli

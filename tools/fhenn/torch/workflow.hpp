@@ -1,0 +1,64 @@
+// Options and steps shared by the clear-workflow commands (train, compile, evaluate, plot, experiment ptq).
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "fhenn/compiler/compile.hpp"
+#include "fhenn/compiler/model.hpp"
+#include "fhenn/nn/dataset.hpp"
+
+namespace fhenn::cli {
+
+// --data checkerboard|FILE.csv --label-column NAME --test-fraction F --data-seed S
+struct DataOptions {
+  std::string source = "checkerboard";
+  std::string label_column;
+  double test_fraction = 0.2;
+  uint64_t seed = 0;
+
+  void add_to(CLI::App& command);
+  nn::Dataset load() const;
+  nlohmann::json to_json() const;
+};
+
+// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs, and --rounding-bits R.
+struct BitsOptions {
+  int n_bits = 3;
+  std::optional<int> inputs, weights, activations, outputs;
+  std::optional<int> rounding_bits;
+
+  void add_to(CLI::App& command);
+  compiler::PtqOptions ptq() const;
+};
+
+using AnyModel = std::variant<compiler::FloatMlp, compiler::QatMlp>;
+
+int input_size_of(const AnyModel& model);
+int output_size_of(const AnyModel& model);
+
+// Throws fhenn::Error unless the model reads the data's features and scores every class in its labels.
+void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const std::string& model_path);
+
+// PTQ for a float model (calibrated on the training features), QAT import for a QAT model.
+compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits);
+
+// Throws fhenn::Error unless the circuit reads the data's features.
+void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn::Dataset& data,
+                              const std::string& path);
+
+// Accuracy of the quantized model evaluated outside the circuit (fake quantization).
+double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set);
+// Accuracy of the circuit run on integers in the clear (the client quantizes and dequantizes).
+double circuit_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set, int threads = 1);
+
+// The per-node bit-width report as JSON, and a one-paragraph summary.
+nlohmann::json bit_width_json(const ir::BitWidthReport& report);
+
+}  // namespace fhenn::cli
