@@ -145,9 +145,9 @@ std::vector<ParameterSet> build_named_sets() {
   sets.push_back(make_set("fhenn_p3", 3, lwe_option(918), glwe_option(1024), 17, 1, 6, 2));
   sets.push_back(make_set("fhenn_p4", 4, lwe_option(866), glwe_option(2048), 19, 1, 5, 3));
   sets.push_back(make_set("fhenn_p5", 5, lwe_option(918), glwe_option(4096), 20, 1, 4, 4));
-  sets.push_back(make_set("fhenn_p6", 6, lwe_option(998), glwe_option(8192), 22, 1, 4, 4));
-  sets.push_back(make_set("fhenn_p7", 7, lwe_option(1077), glwe_option(16384), 23, 1, 5, 4));
-  sets.push_back(make_set("fhenn_p8", 8, lwe_option(1117), glwe_option(32768), 24, 1, 3, 7));
+  sets.push_back(make_set("fhenn_p6", 6, lwe_option(1077), glwe_option(8192), 21, 1, 6, 3));
+  sets.push_back(make_set("fhenn_p7", 7, lwe_option(1117), glwe_option(16384), 12, 2, 6, 3));
+  sets.push_back(make_set("fhenn_p8", 8, lwe_option(1117), glwe_option(32768), 13, 2, 4, 5));
 
   // TFHE-rs shortint sets exactly as published ("x_y": x message + y carry bits serve 2x-bit lookups).
   {

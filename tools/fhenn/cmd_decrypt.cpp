@@ -1,0 +1,70 @@
+// `fhenn decrypt` (client): encrypted results -> dequantized scores and predicted classes (CSV or JSON).
+#include <fstream>
+#include <iostream>
+
+#include "command.hpp"
+#include "fhenn/common/error.hpp"
+#include "fhenn/deploy/client.hpp"
+#include "output.hpp"
+
+namespace fhenn::cli {
+namespace {
+
+struct DecryptArgs {
+  std::string client;
+  std::string secret_key = "secret.key";
+  std::string input = "results.enc";
+  std::string out = "-";
+  std::string format = "csv";
+};
+
+void write_csv(const deploy::Predictions& p, std::ostream& out) {
+  out << "sample,class";
+  for (size_t c = 0; c < p.scores.cols; ++c) out << ",score_" << c;
+  out << "\n";
+  for (size_t s = 0; s < p.classes.size(); ++s) {
+    out << s << "," << p.classes[s];
+    for (double v : p.scores.row(s)) out << "," << v;
+    out << "\n";
+  }
+}
+
+void run_decrypt(const DecryptArgs& a) {
+  const deploy::Client client(deploy::load_client_part(a.client));
+  const auto secret = deploy::load_secret_keys(a.secret_key);
+  const auto results =
+      deploy::load_batch(a.input, deploy::EncryptedBatch::Kind::results, client.part().plan.params);
+  const auto predictions = client.decrypt(results, secret);
+  if (a.format == "json") {
+    nlohmann::json rows = nlohmann::json::array();
+    for (size_t s = 0; s < predictions.classes.size(); ++s) {
+      const auto scores = predictions.scores.row(s);
+      rows.push_back({{"class", predictions.classes[s]}, {"scores", std::vector<double>(scores.begin(), scores.end())}});
+    }
+    write_json({{"predictions", rows}}, a.out);
+    return;
+  }
+  if (a.out == "-") {
+    write_csv(predictions, std::cout);
+    return;
+  }
+  std::ofstream file(a.out);
+  FHENN_CHECK(file.good(), "cannot write '", a.out, "'");
+  write_csv(predictions, file);
+}
+
+void setup_decrypt(CLI::App& root) {
+  auto* cmd = root.add_subcommand("decrypt", "Client: decrypt results into scores and predicted classes");
+  auto a = std::make_shared<DecryptArgs>();
+  cmd->add_option("--client", a->client, "The model's client part")->required();
+  cmd->add_option("--secret-key", a->secret_key, "The secret key that encrypted the inputs");
+  cmd->add_option("--input", a->input, "Encrypted results (fhenn run)");
+  cmd->add_option("--out", a->out, "Where to write the predictions ('-': stdout)");
+  cmd->add_option("--format", a->format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+  cmd->callback([a] { run_decrypt(*a); });
+}
+
+FHENN_REGISTER_COMMAND("43-decrypt", setup_decrypt);
+
+}  // namespace
+}  // namespace fhenn::cli
