@@ -26,7 +26,7 @@ const BenchKeys& keys_for(const std::string& name) {
   return *slot;
 }
 
-const char* const kSets[] = {"tfhe_lib_gate", "fhenn_p2", "fhenn_p4", "tfhers_2_2", "fhenn_p6"};
+const char* const kSets[] = {"tfhe_lib_gate", "fhenn_p3", "fhenn_p4", "fhenn_p5", "tfhers_2_2"};
 
 void BM_ForwardFft(benchmark::State& state) {
   const size_t N = static_cast<size_t>(state.range(0));
@@ -83,7 +83,7 @@ void BM_BlindRotation(benchmark::State& state) {
   FourierBuffer scratch(blind_rotate_scratch_size(keys.server.bootstrap_key));
   for (auto _ : state) blind_rotate(keys.server.bootstrap_key, mask, acc, scratch);
 }
-BENCHMARK(BM_BlindRotation)->DenseRange(0, 2)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_BlindRotation)->DenseRange(0, 4)->Unit(benchmark::kMillisecond);
 
 void BM_BatchedKeyswitchBootstrap(benchmark::State& state) {
   const auto& keys = keys_for("fhenn_p4");

@@ -22,7 +22,9 @@ constexpr uint64_t kNoiseStream = 1;
 constexpr uint64_t kSplitStream = 2;
 
 // numpy.linspace(0, 1, n)[i]: i * step, with the last point exactly 1.
-double linspace01(int i, int n) { return i == n - 1 ? 1.0 : static_cast<double>(i) * (1.0 / (n - 1)); }
+double linspace01(int i, int n) {
+  return i == n - 1 ? 1.0 : static_cast<double>(i) * (1.0 / (n - 1));
+}
 
 // (rint(3x) mod 2) XOR (rint(3y) mod 2); rint rounds half to even (std::nearbyint in the default mode).
 int64_t checkerboard_label(double x, double y) {
@@ -31,8 +33,7 @@ int64_t checkerboard_label(double x, double y) {
 }
 
 // Rows `indices` of (features, labels) as a LabelledSet.
-LabelledSet select_rows(const Matrix& features, const std::vector<int64_t>& labels,
-                        std::span<const size_t> indices) {
+LabelledSet select_rows(const Matrix& features, const std::vector<int64_t>& labels, std::span<const size_t> indices) {
   LabelledSet out{Matrix(indices.size(), features.cols), {}};
   out.labels.reserve(indices.size());
   for (size_t k = 0; k < indices.size(); ++k) {
@@ -70,7 +71,8 @@ std::vector<std::string> split_fields(std::string_view line) {
   size_t start = 0;
   while (true) {
     const auto comma = line.find(',', start);
-    fields.emplace_back(trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
+    fields.emplace_back(
+        trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
     if (comma == std::string_view::npos) return fields;
     start = comma + 1;
   }
@@ -150,8 +152,8 @@ double parse_feature(const CsvTable& table, const CsvLine& row, size_t column, c
 int64_t parse_label(const CsvTable& table, const CsvLine& row, size_t column, const std::filesystem::path& path) {
   const std::string& field = row.fields[column];
   const auto value = parse_double(field);
-  const bool is_class = value.has_value() && std::isfinite(*value) && *value >= 0 && *value < 1e9 &&
-                        *value == std::floor(*value);
+  const bool is_class =
+      value.has_value() && std::isfinite(*value) && *value >= 0 && *value < 1e9 && *value == std::floor(*value);
   FHENN_CHECK(is_class, path.string(), ":", row.number, ": ", column_name(table, column), ": the label '", field,
               "' is not a class number (labels must be integers 0, 1, 2, ...)");
   return static_cast<int64_t>(*value);
@@ -183,13 +185,11 @@ Dataset make_checkerboard(uint64_t seed) {
 
 Dataset load_csv(const std::filesystem::path& path, const std::string& label_column, double test_fraction,
                  uint64_t seed) {
-  FHENN_CHECK(test_fraction > 0.0 && test_fraction < 1.0, "the test fraction must be in (0, 1), got ",
-              test_fraction);
+  FHENN_CHECK(test_fraction > 0.0 && test_fraction < 1.0, "the test fraction must be in (0, 1), got ", test_fraction);
   const CsvTable table = read_csv_table(path);
   FHENN_CHECK(!table.rows.empty(), path.string(), ": the file has a header row but no data rows");
   const size_t width = table.header.empty() ? table.rows.front().fields.size() : table.header.size();
-  FHENN_CHECK(width >= 2, path.string(), ": each row needs at least one feature and a label; found ", width,
-              " column");
+  FHENN_CHECK(width >= 2, path.string(), ": each row needs at least one feature and a label; found ", width, " column");
   const size_t label_index = find_label_column(table, label_column, path);
 
   Matrix features(table.rows.size(), width - 1);

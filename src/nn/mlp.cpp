@@ -12,7 +12,9 @@ namespace {
 
 constexpr uint64_t kInitStream = 4;
 
-std::string layer_name(size_t index) { return "fc" + std::to_string(index + 1); }
+std::string layer_name(size_t index) {
+  return "fc" + std::to_string(index + 1);
+}
 
 // Fills `tensor` with uniform values in [-bound, bound) drawn in row-major order.
 void fill_uniform(const torch::Tensor& tensor, double bound, SplitMix64& rng) {
@@ -95,8 +97,8 @@ TrainedMlp train_mlp(const MlpShape& shape, const LabelledSet& train, const MlpT
     apply_masks(*result.masks, weights);
     after_step = [&masks = *result.masks, &weights] { apply_masks(masks, weights); };
   }
-  result.training = train_classifier(result.model->parameters(), forward_of(result.model), train, options.train,
-                                     after_step);
+  result.training =
+      train_classifier(result.model->parameters(), forward_of(result.model), train, options.train, after_step);
   if (result.masks) apply_masks(*result.masks, weights);  // permanent: the exported weights hold exact zeros
   return result;
 }

@@ -33,7 +33,9 @@ torch::Tensor neuron_mask(const torch::Tensor& weight, int64_t max_non_zero) {
 
 }  // namespace
 
-std::string to_string(PruneMode mode) { return mode == PruneMode::layer ? "layer" : "neuron"; }
+std::string to_string(PruneMode mode) {
+  return mode == PruneMode::layer ? "layer" : "neuron";
+}
 
 PruneMode parse_prune_mode(std::string_view text) {
   if (text == "layer") return PruneMode::layer;
@@ -48,8 +50,8 @@ PruningMasks make_masks(const std::vector<torch::Tensor>& weights, int max_non_z
   torch::NoGradGuard no_grad;
   for (size_t i = 0; i < weights.size(); ++i) {
     const auto& weight = weights[i];
-    FHENN_CHECK(weight.dim() == 2, "pruning expects 2-D weights [fan_out, fan_in]; weight ", i, " has ",
-                weight.dim(), " dimensions");
+    FHENN_CHECK(weight.dim() == 2, "pruning expects 2-D weights [fan_out, fan_in]; weight ", i, " has ", weight.dim(),
+                " dimensions");
     if (weight.size(1) <= max_non_zero) {  // fan_in <= max_non_zero: nothing to prune (the reference skips it)
       result.masks.emplace_back();
       continue;

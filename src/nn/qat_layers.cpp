@@ -18,7 +18,10 @@ torch::Tensor scalar_tensor(double value, bool requires_grad) {
 }
 
 quant::UniformQuantizer grid_quantizer(const QuantGrid& grid, double scale) {
-  return {.bits = grid.bits, .is_signed = grid.is_signed, .narrow_range = grid.narrow_range, .scale = scale,
+  return {.bits = grid.bits,
+          .is_signed = grid.is_signed,
+          .narrow_range = grid.narrow_range,
+          .scale = scale,
           .zero_point = 0};
 }
 
@@ -28,15 +31,17 @@ void check_grid(const QuantGrid& grid) {
 
 }  // namespace
 
-torch::Tensor round_ste(const torch::Tensor& values) { return values + (torch::round(values) - values).detach(); }
+torch::Tensor round_ste(const torch::Tensor& values) {
+  return values + (torch::round(values) - values).detach();
+}
 
 torch::Tensor quantize_integers(const torch::Tensor& x, const torch::Tensor& scale, int64_t qmin, int64_t qmax,
                                 ClampGradient clamp_gradient) {
   const torch::Tensor scaled = x / scale;
-  const torch::Tensor clamped = clamp_gradient == ClampGradient::zero_where_clamped
-                                    ? torch::clamp(scaled, static_cast<double>(qmin), static_cast<double>(qmax))
-                                    : scaled + (torch::clamp(scaled, static_cast<double>(qmin),
-                                                             static_cast<double>(qmax)) - scaled).detach();
+  const torch::Tensor clamped =
+      clamp_gradient == ClampGradient::zero_where_clamped
+          ? torch::clamp(scaled, static_cast<double>(qmin), static_cast<double>(qmax))
+          : scaled + (torch::clamp(scaled, static_cast<double>(qmin), static_cast<double>(qmax)) - scaled).detach();
   return round_ste(clamped);
 }
 
@@ -64,7 +69,9 @@ torch::Tensor ActivationQuantizer::scale() const {
   return learn_scale_ ? scale_.clamp_min(kMinLearnedScale) : scale_;
 }
 
-double ActivationQuantizer::scale_value() const { return scale().item<double>(); }
+double ActivationQuantizer::scale_value() const {
+  return scale().item<double>();
+}
 
 void ActivationQuantizer::set_scale(double scale) {
   FHENN_CHECK(std::isfinite(scale) && scale > 0.0, "activation quantizer scale ", scale, " must be finite and > 0");
@@ -113,6 +120,8 @@ torch::Tensor QuantLinear::forward(const torch::Tensor& x) const {
   return torch::matmul(x, (integer_weights() * weight_scale_).t()) + bias_;
 }
 
-quant::UniformQuantizer QuantLinear::weight_quantizer() const { return grid_quantizer(weight_grid_, weight_scale_); }
+quant::UniformQuantizer QuantLinear::weight_quantizer() const {
+  return grid_quantizer(weight_grid_, weight_scale_);
+}
 
 }  // namespace fhenn::nn

@@ -20,7 +20,9 @@ constexpr uint64_t kWeightStream = 11;
 constexpr uint64_t kNoiseStream = 12;
 
 // The guide's constant quantizers span [-1, 1] (CommonActQuant: min_val = -1, max_val = 1, signed, narrow).
-QuantGrid unit_grid(int bits) { return {.bits = bits, .is_signed = true, .narrow_range = true}; }
+QuantGrid unit_grid(int bits) {
+  return {.bits = bits, .is_signed = true, .narrow_range = true};
+}
 
 void check_options(const QatNetOptions& options) {
   FHENN_CHECK(options.input_size >= 1, "the network needs at least one input feature, got ", options.input_size);
@@ -33,8 +35,8 @@ void check_options(const QatNetOptions& options) {
     FHENN_CHECK(*options.rounding_threshold_bits >= 2 && *options.rounding_threshold_bits <= 16,
                 "rounding threshold bits ", *options.rounding_threshold_bits, " is not in [2, 16]");
   }
-  FHENN_CHECK(options.rounding_noise_margin >= 0.0 && options.rounding_noise_margin <= 0.5,
-              "rounding noise margin ", options.rounding_noise_margin, " is not in [0, 0.5]");
+  FHENN_CHECK(options.rounding_noise_margin >= 0.0 && options.rounding_noise_margin <= 0.5, "rounding noise margin ",
+              options.rounding_noise_margin, " is not in [0, 0.5]");
 }
 
 // Weights uniform in [-1, 1] (the reference's QAT initialisation), biases uniform in +-1/sqrt(fan_in)
@@ -66,14 +68,19 @@ double mean_sample_maximum(const torch::Tensor& activations) {
 
 std::string to_string(InputRange range) {
   switch (range) {
-    case InputRange::unit: return "unit";
-    case InputRange::data: return "data";
-    case InputRange::learned: return "learned";
+    case InputRange::unit:
+      return "unit";
+    case InputRange::data:
+      return "data";
+    case InputRange::learned:
+      return "learned";
   }
   return "?";
 }
 
-std::string to_string(ActivationMode mode) { return mode == ActivationMode::unit ? "unit" : "learned"; }
+std::string to_string(ActivationMode mode) {
+  return mode == ActivationMode::unit ? "unit" : "learned";
+}
 
 InputRange parse_input_range(std::string_view text) {
   if (text == "unit") return InputRange::unit;
@@ -107,8 +114,8 @@ torch::Tensor round_accumulator(const torch::Tensor& accumulator, int shift, dou
   torch::Tensor read = accumulator.detach() + step / 2.0;
   if (noise_margin > 0.0) {
     const auto options = torch::TensorOptions().dtype(torch::kFloat64);
-    const torch::Tensor uniform = generator ? torch::rand(read.sizes(), *generator, options)
-                                            : torch::rand(read.sizes(), options);
+    const torch::Tensor uniform =
+        generator ? torch::rand(read.sizes(), *generator, options) : torch::rand(read.sizes(), options);
     read = read + 0.5 + (uniform * 2.0 - 1.0) * (noise_margin * step);
   }
   const torch::Tensor rounded = torch::floor(read / step) * step;
@@ -172,11 +179,13 @@ torch::Tensor QatNet::forward(const torch::Tensor& x) {
   return run_layers(x, training_ && options_.rounding_noise_margin > 0.0).logits;
 }
 
-QatOutputs QatNet::run(const torch::Tensor& x) const { return run_layers(x, false); }
+QatOutputs QatNet::run(const torch::Tensor& x) const {
+  return run_layers(x, false);
+}
 
 QatOutputs QatNet::run_layers(const torch::Tensor& x, bool with_noise) const {
-  FHENN_CHECK(x.dim() == 2 && x.size(1) == options_.input_size, "the network expects [batch, ",
-              options_.input_size, "] inputs");
+  FHENN_CHECK(x.dim() == 2 && x.size(1) == options_.input_size, "the network expects [batch, ", options_.input_size,
+              "] inputs");
   torch::Tensor x_int = input_quantizer_.integers(x.to(torch::kFloat64));
   torch::Tensor x_scale = input_quantizer_.scale();
   for (size_t i = 0;; ++i) {

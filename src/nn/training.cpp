@@ -52,12 +52,13 @@ torch::Tensor to_tensor(const Matrix& m) {
   return torch::tensor(values, torch::kFloat32).reshape({static_cast<int64_t>(m.rows), static_cast<int64_t>(m.cols)});
 }
 
-torch::Tensor labels_tensor(const std::vector<int64_t>& labels) { return torch::tensor(labels, torch::kInt64); }
+torch::Tensor labels_tensor(const std::vector<int64_t>& labels) {
+  return torch::tensor(labels, torch::kInt64);
+}
 
 TrainResult train_classifier(const std::vector<torch::Tensor>& parameters,
-                             const std::function<torch::Tensor(const torch::Tensor&)>& forward,
-                             const LabelledSet& data, const TrainOptions& options,
-                             const std::function<void()>& after_step) {
+                             const std::function<torch::Tensor(const torch::Tensor&)>& forward, const LabelledSet& data,
+                             const TrainOptions& options, const std::function<void()>& after_step) {
   check_options(options, data);
   torch::set_num_threads(1);  // batch-1 steps on small networks are fastest on one thread; callers run in parallel
   const auto start = std::chrono::steady_clock::now();
@@ -94,8 +95,8 @@ TrainResult train_classifier(const std::vector<torch::Tensor>& parameters,
       if (bar) {
         bar->advance();
         if (b % kNoteEverySteps == 0) {
-          bar->set_note(concat("epoch ", epoch + 1, "/", options.epochs, " ",
-                              progress_note(loss_sum, correct, begin + size)));
+          bar->set_note(
+              concat("epoch ", epoch + 1, "/", options.epochs, " ", progress_note(loss_sum, correct, begin + size)));
         }
       }
     }

@@ -17,8 +17,9 @@ SeededBootstrapKey generate_seeded_bootstrap_key(const LweSecretKey& lwe_key, co
   const size_t k = glwe_key.glwe_dimension.value;
   const size_t N = glwe_key.polynomial_size.value;
   const size_t rows = (k + 1) * levels.value;
-  SeededBootstrapKey key{lwe_key.dimension(), glwe_key.glwe_dimension, glwe_key.polynomial_size, base_log, levels,
-                         rng.next_seed(), std::vector<Torus>(n * rows * N)};
+  SeededBootstrapKey key{
+      lwe_key.dimension(), glwe_key.glwe_dimension,         glwe_key.polynomial_size, base_log, levels,
+      rng.next_seed(),     std::vector<Torus>(n * rows * N)};
   std::vector<Seed> noise_seeds(n);
   for (auto& s : noise_seeds) s = rng.next_seed();
   const GlweKeyProducts products(glwe_key);
@@ -27,8 +28,7 @@ SeededBootstrapKey generate_seeded_bootstrap_key(const LweSecretKey& lwe_key, co
     Csprng mask_rng = Csprng::from_seed(key.mask_seed, i);
     Csprng noise_rng = Csprng::from_seed(noise_seeds[i], 0);
     std::vector<Torus> ggsw(ggsw_words);
-    encrypt_ggsw(products, static_cast<int64_t>(lwe_key.bits[i]), base_log, levels, noise, mask_rng, noise_rng,
-                 ggsw);
+    encrypt_ggsw(products, static_cast<int64_t>(lwe_key.bits[i]), base_log, levels, noise, mask_rng, noise_rng, ggsw);
     for (size_t r = 0; r < rows; ++r) {
       std::copy_n(ggsw.begin() + (r * (k + 1) + k) * N, N, key.bodies.begin() + (i * rows + r) * N);
     }
@@ -41,8 +41,8 @@ FourierBootstrapKey decompress_bootstrap_key(const SeededBootstrapKey& seeded, i
   const size_t k = seeded.glwe_dimension.value;
   const size_t N = seeded.polynomial_size.value;
   const size_t rows = (k + 1) * seeded.levels.value;
-  FourierBootstrapKey key{seeded.lwe_dimension, seeded.glwe_dimension, seeded.polynomial_size, seeded.base_log,
-                          seeded.levels, {}};
+  FourierBootstrapKey key{seeded.lwe_dimension, seeded.glwe_dimension, seeded.polynomial_size,
+                          seeded.base_log,      seeded.levels,         {}};
   const size_t ggsw_words = ggsw_size(seeded.glwe_dimension, seeded.polynomial_size, seeded.levels);
   FHENN_ASSERT_EQ(seeded.bodies.size(), n * rows * N);
   key.data.resize(n * ggsw_words);
@@ -78,7 +78,11 @@ size_t blind_rotate_scratch_size(const FourierBootstrapKey& key) {
 void blind_rotate(const FourierBootstrapKey& key, std::span<const uint32_t> switched_mask, std::span<Torus> acc,
                   std::span<double> scratch) {
   FHENN_ASSERT_EQ(switched_mask.size(), key.lwe_dimension.value);
-  for (size_t i = 0; i < switched_mask.size(); ++i) cmux_rotate(key.ggsw(i), switched_mask[i], acc, scratch);
+  const size_t n = switched_mask.size();
+  for (size_t i = 0; i < n; ++i) {
+    const double* next = i + 1 < n ? key.ggsw(i + 1).data : nullptr;
+    cmux_rotate_prefetching(key.ggsw(i), switched_mask[i], acc, scratch, next);
+  }
 }
 
 void sample_extract(std::span<const Torus> glwe, GlweDimension k, PolynomialSize N, std::span<Torus> lwe_out) {
@@ -97,8 +101,7 @@ void sample_extract(std::span<const Torus> glwe, GlweDimension k, PolynomialSize
 LookupTable::LookupTable(size_t input_bits, std::vector<int64_t> values, size_t output_bits)
     : input_bits_(input_bits), output_bits_(output_bits), values_(std::move(values)) {
   FHENN_CHECK(input_bits >= 1 && input_bits <= 16, "lookup table: input bits must be in 1..16, got ", input_bits);
-  FHENN_CHECK(output_bits >= 1 && output_bits <= 62, "lookup table: output bits must be in 1..62, got ",
-              output_bits);
+  FHENN_CHECK(output_bits >= 1 && output_bits <= 62, "lookup table: output bits must be in 1..62, got ", output_bits);
   FHENN_CHECK(values_.size() == (size_t{1} << input_bits), "lookup table: ", input_bits, " input bits need ",
               size_t{1} << input_bits, " values, got ", values_.size());
 }

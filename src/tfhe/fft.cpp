@@ -1,7 +1,5 @@
-// Twisted N/2-point FFT over FFTW plans, exact limb products and the schoolbook reference.
+// Twisted N/2-point FFT (own radix-4 kernels), exact limb products and the schoolbook reference.
 #include "fhenn/tfhe/fft.hpp"
-
-#include <fftw3.h>
 
 #include <cmath>
 #include <map>
@@ -12,18 +10,11 @@
 #include "kernels.hpp"
 
 namespace fhenn::tfhe {
-namespace {
-
-std::mutex& planner_mutex() {
-  static std::mutex m;
-  return m;
-}
-
-}  // namespace
 
 const FourierTransform& FourierTransform::get(PolynomialSize N) {
+  static std::mutex mutex;
   static std::map<size_t, std::unique_ptr<FourierTransform>> cache;
-  std::lock_guard lock(planner_mutex());
+  std::lock_guard lock(mutex);
   auto& slot = cache[N.value];
   if (!slot) slot.reset(new FourierTransform(N.value));
   return *slot;
@@ -36,53 +27,38 @@ FourierTransform::FourierTransform(size_t polynomial_size) : polynomial_size_(po
   inverse_twist_.resize(2 * half);
   for (size_t j = 0; j < half; ++j) {
     const double angle = std::numbers::pi * static_cast<double>(j) / static_cast<double>(polynomial_size);
-    twist_[2 * j] = std::cos(angle);
-    twist_[2 * j + 1] = std::sin(angle);
-    inverse_twist_[2 * j] = std::cos(angle) / static_cast<double>(half);
-    inverse_twist_[2 * j + 1] = -std::sin(angle) / static_cast<double>(half);
+    twist_[j] = std::cos(angle);
+    twist_[j + half] = std::sin(angle);
+    inverse_twist_[j] = std::cos(angle) / static_cast<double>(half);
+    inverse_twist_[j + half] = -std::sin(angle) / static_cast<double>(half);
   }
-  FourierBuffer buffer(2 * half);
-  auto* data = reinterpret_cast<fftw_complex*>(buffer.data());
-  const int n = static_cast<int>(half);
-  forward_plan_ = fftw_plan_dft_1d(n, data, data, FFTW_FORWARD, FFTW_MEASURE);
-  backward_plan_ = fftw_plan_dft_1d(n, data, data, FFTW_BACKWARD, FFTW_MEASURE);
-  FHENN_ASSERT(forward_plan_ != nullptr && backward_plan_ != nullptr);
+  twiddles_.assign(2 * half, 0.0);
+  for (size_t h = half / 2; h >= 1; h /= 2) {
+    double* w = twiddles_.data() + kernels::fft_twiddle_offset(half, h);
+    for (size_t j = 0; j < h; ++j) {
+      const double angle = std::numbers::pi * static_cast<double>(j) / static_cast<double>(h);  // 2 pi j / (2h)
+      w[j] = std::cos(angle);
+      w[j + h] = -std::sin(angle);
+    }
+  }
 }
 
-FourierTransform::~FourierTransform() {
-  std::lock_guard lock(planner_mutex());
-  fftw_destroy_plan(static_cast<fftw_plan>(forward_plan_));
-  fftw_destroy_plan(static_cast<fftw_plan>(backward_plan_));
-}
-
-void FourierTransform::execute_forward(double* data) const {
-  auto* z = reinterpret_cast<fftw_complex*>(data);
-  fftw_execute_dft(static_cast<fftw_plan>(forward_plan_), z, z);
-}
-
-void FourierTransform::execute_backward(double* data) const {
-  auto* z = reinterpret_cast<fftw_complex*>(data);
-  fftw_execute_dft(static_cast<fftw_plan>(backward_plan_), z, z);
-}
+FourierTransform::~FourierTransform() = default;
 
 void FourierTransform::forward_torus(const Torus* poly, double* out) const {
-  kernels::active().twist_int64(out, reinterpret_cast<const int64_t*>(poly), twist_.data(), polynomial_size_ / 2);
-  execute_forward(out);
+  forward_integer(reinterpret_cast<const int64_t*>(poly), out);
 }
 
 void FourierTransform::forward_integer(const int64_t* poly, double* out) const {
-  kernels::active().twist_int64(out, poly, twist_.data(), polynomial_size_ / 2);
-  execute_forward(out);
+  kernels::active().forward_from_int64(out, poly, twist_.data(), twiddles_.data(), polynomial_size_ / 2);
 }
 
 void FourierTransform::backward_torus(double* in, Torus* out) const {
-  execute_backward(in);
-  kernels::active().untwist_to_torus(out, in, inverse_twist_.data(), polynomial_size_ / 2, false);
+  kernels::active().backward_to_torus(out, in, inverse_twist_.data(), twiddles_.data(), polynomial_size_ / 2, false);
 }
 
 void FourierTransform::backward_add_torus(double* in, Torus* out) const {
-  execute_backward(in);
-  kernels::active().untwist_to_torus(out, in, inverse_twist_.data(), polynomial_size_ / 2, true);
+  kernels::active().backward_to_torus(out, in, inverse_twist_.data(), twiddles_.data(), polynomial_size_ / 2, true);
 }
 
 void fourier_multiply_add(double* acc, const double* a, const double* b, size_t doubles) {

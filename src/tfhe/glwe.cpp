@@ -89,12 +89,17 @@ void ggsw_to_fourier(std::span<const Torus> ggsw, GlweDimension k, PolynomialSiz
 }
 
 size_t external_product_scratch_size(GlweDimension k, PolynomialSize N, DecompositionLevelCount levels) {
-  // digits (l * N int64), one FFT buffer, k + 1 Fourier accumulators
-  return (levels.value + 1 + glwe_size(k)) * N.value;
+  // digits (l * N int64), (k + 1) * l Fourier digit polynomials, k + 1 Fourier accumulators
+  return (levels.value + glwe_size(k) * levels.value + glwe_size(k)) * N.value;
 }
 
 void external_product_add(const FourierGgswView& ggsw, std::span<const Torus> glwe_in, std::span<Torus> glwe_out,
                           std::span<double> scratch) {
+  external_product_add_prefetching(ggsw, glwe_in, glwe_out, scratch, nullptr);
+}
+
+void external_product_add_prefetching(const FourierGgswView& ggsw, std::span<const Torus> glwe_in,
+                                      std::span<Torus> glwe_out, std::span<double> scratch, const double* next_ggsw) {
   const size_t k1 = glwe_size(ggsw.glwe_dimension);
   const size_t N = ggsw.polynomial_size.value;
   const size_t levels = ggsw.levels.value;
@@ -105,19 +110,15 @@ void external_product_add(const FourierGgswView& ggsw, std::span<const Torus> gl
   const auto& fft = FourierTransform::get(ggsw.polynomial_size);
   auto* digits = reinterpret_cast<int64_t*>(scratch.data());
   double* digit_fourier = scratch.data() + levels * N;
-  double* accumulators = digit_fourier + N;
-  std::fill(accumulators, accumulators + k1 * N, 0.0);
+  double* accumulators = digit_fourier + k1 * levels * N;
   const auto& k = kernels::active();
+  // 1. decompose each input polynomial into l polynomials of balanced digits, forward FFT each (row i * l + j)
   for (size_t i = 0; i < k1; ++i) {
-    // 1. decompose input polynomial i into l polynomials of balanced digits (level-major)
     k.decompose(digits, glwe_in.data() + i * N, N, ggsw.base_log.value, levels);
-    // 2. per level: forward FFT, multiply-accumulate with the row's k + 1 Fourier polynomials
-    for (size_t j = 0; j < levels; ++j) {
-      fft.forward_integer(digits + j * N, digit_fourier);
-      const double* row = ggsw.data + (i * levels + j) * k1 * N;
-      for (size_t col = 0; col < k1; ++col) fourier_multiply_add(accumulators + col * N, digit_fourier, row + col * N, N);
-    }
+    for (size_t j = 0; j < levels; ++j) fft.forward_integer(digits + j * N, digit_fourier + (i * levels + j) * N);
   }
+  // 2. all row products summed per output polynomial in one streaming pass over the GGSW
+  k.fourier_ggsw_multiply(accumulators, digit_fourier, ggsw.data, k1 * levels, k1, N / 2, next_ggsw);
   // 3. one inverse FFT per output polynomial, added into the output
   for (size_t col = 0; col < k1; ++col) fft.backward_add_torus(accumulators + col * N, glwe_out.data() + col * N);
 }
@@ -153,6 +154,11 @@ size_t cmux_scratch_size(GlweDimension k, PolynomialSize N, DecompositionLevelCo
 }
 
 void cmux_rotate(const FourierGgswView& ggsw, size_t power, std::span<Torus> acc, std::span<double> scratch) {
+  cmux_rotate_prefetching(ggsw, power, acc, scratch, nullptr);
+}
+
+void cmux_rotate_prefetching(const FourierGgswView& ggsw, size_t power, std::span<Torus> acc, std::span<double> scratch,
+                             const double* next_ggsw) {
   if (power == 0) return;  // X^0 acc - acc = 0
   const size_t k1 = glwe_size(ggsw.glwe_dimension);
   const size_t N = ggsw.polynomial_size.value;
@@ -168,7 +174,8 @@ void cmux_rotate(const FourierGgswView& ggsw, size_t power, std::span<Torus> acc
       out[j + shift - N] = (negate ? in[j] : Torus{0} - in[j]) - in[j + shift - N];
     }
   }
-  external_product_add(ggsw, std::span<const Torus>(difference, k1 * N), acc, scratch.subspan(k1 * N));
+  external_product_add_prefetching(ggsw, std::span<const Torus>(difference, k1 * N), acc, scratch.subspan(k1 * N),
+                                   next_ggsw);
 }
 
 void cmux(const FourierGgswView& ggsw, std::span<const Torus> ct0, std::span<const Torus> ct1, std::span<Torus> out,

@@ -7,26 +7,27 @@ namespace fhenn::tfhe::kernels {
 namespace {
 
 void complex_multiply_add(double* acc, const double* a, const double* b, size_t complex_count) {
-  for (size_t j = 0; j < complex_count; ++j) {
-    const double ar = a[2 * j], ai = a[2 * j + 1], br = b[2 * j], bi = b[2 * j + 1];
-    acc[2 * j] += ar * br - ai * bi;
-    acc[2 * j + 1] += ar * bi + ai * br;
+  const size_t n = complex_count;
+  for (size_t j = 0; j < n; ++j) {
+    const double ar = a[j], ai = a[j + n], br = b[j], bi = b[j + n];
+    acc[j] += ar * br - ai * bi;
+    acc[j + n] += ar * bi + ai * br;
   }
 }
 
 void twist_int64(double* out, const int64_t* in, const double* twist, size_t half) {
   for (size_t j = 0; j < half; ++j) {
     const double re = static_cast<double>(in[j]), im = static_cast<double>(in[j + half]);
-    const double tr = twist[2 * j], ti = twist[2 * j + 1];
-    out[2 * j] = re * tr - im * ti;
-    out[2 * j + 1] = re * ti + im * tr;
+    const double tr = twist[j], ti = twist[j + half];
+    out[j] = re * tr - im * ti;
+    out[j + half] = re * ti + im * tr;
   }
 }
 
 void untwist_to_torus(uint64_t* out, const double* in, const double* inverse_twist, size_t half, bool add) {
   for (size_t j = 0; j < half; ++j) {
-    const double re = in[2 * j], im = in[2 * j + 1];
-    const double tr = inverse_twist[2 * j], ti = inverse_twist[2 * j + 1];
+    const double re = in[j], im = in[j + half];
+    const double tr = inverse_twist[j], ti = inverse_twist[j + half];
     const uint64_t lo = wrap_to_torus(re * tr - im * ti);
     const uint64_t hi = wrap_to_torus(re * ti + im * tr);
     out[j] = (add ? out[j] : 0) + lo;
@@ -43,6 +44,17 @@ void subtract_scaled(uint64_t* out, const uint64_t* row, int64_t digit, size_t c
   for (size_t t = 0; t < count; ++t) out[t] -= d * row[t];
 }
 
+void forward_from_int64(double* out, const int64_t* in, const double* twist, const double* twiddles, size_t m) {
+  twist_int64(out, in, twist, m);
+  fft_forward_reference(out, twiddles, m);
+}
+
+void backward_to_torus(uint64_t* out, double* in, const double* inverse_twist, const double* twiddles, size_t m,
+                       bool add) {
+  fft_backward_reference(in, twiddles, m);
+  untwist_to_torus(out, in, inverse_twist, m, add);
+}
+
 bool cpu_has_avx2_fma() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
@@ -55,7 +67,17 @@ bool cpu_has_avx2_fma() {
 }  // namespace
 
 const Table& portable_table() {
-  static const Table table{"portable", complex_multiply_add, twist_int64, untwist_to_torus, subtract_scaled, decompose};
+  static const Table table{"portable",
+                           complex_multiply_add,
+                           twist_int64,
+                           untwist_to_torus,
+                           subtract_scaled,
+                           decompose,
+                           fft_forward_reference,
+                           fft_backward_reference,
+                           fourier_ggsw_multiply_reference,
+                           forward_from_int64,
+                           backward_to_torus};
   return table;
 }
 

@@ -7,9 +7,14 @@
 
 namespace fhenn::tfhe::kernels {
 
+// Fourier-domain data is split: the N/2 real parts, then the N/2 imaginary parts (no shuffles in the kernels).
+//
+// The FFT is an in-place radix-2 decimation in frequency (forward: natural order in, bit-reversed order out) and
+// its exact mirror, a decimation in time (backward: bit-reversed in, natural out, scaled by m). Only pointwise
+// products happen in between, so the bit reversal is never done. Twiddles: see fft_twiddle_offset.
 struct Table {
   const char* name;
-  // acc[j] += a[j] * b[j] over `complex_count` interleaved complex numbers.
+  // acc[j] += a[j] * b[j] over `complex_count` split complex numbers.
   void (*complex_multiply_add)(double* acc, const double* a, const double* b, size_t complex_count);
   // out[j] = (in[j] + i in[j + half]) * twist[j] for signed 64-bit inputs (small or key material).
   void (*twist_int64)(double* out, const int64_t* in, const double* twist, size_t half);
@@ -19,7 +24,85 @@ struct Table {
   void (*subtract_scaled)(uint64_t* out, const uint64_t* row, int64_t digit, size_t count);
   // Rounded balanced gadget decomposition of `count` values, level-major: digits[(j - 1) * count + c] = d_j(c).
   void (*decompose)(int64_t* digits, const uint64_t* values, size_t count, size_t base_log, size_t levels);
+  // In-place m-point complex FFT (split data, 2m doubles): forward DIF, backward DIT (inverse times m).
+  void (*fft_forward)(double* data, const double* twiddles, size_t m);
+  void (*fft_backward)(double* data, const double* twiddles, size_t m);
+  // out[c] = sum_r digits[r] * ggsw[r * columns + c] for c < columns (Fourier polynomials of complex_count split
+  // complex numbers). When `prefetch` is not null, the same offsets of the next GGSW (at `prefetch`) are fetched
+  // into cache along the way (the blind rotation streams a key far larger than the caches).
+  void (*fourier_ggsw_multiply)(double* out, const double* digits, const double* ggsw, size_t rows, size_t columns,
+                                size_t complex_count, const double* prefetch);
+  // Fused: twist_int64 then fft_forward (out: 2m doubles); fft_backward then untwist_to_torus (`in` clobbered).
+  void (*forward_from_int64)(double* out, const int64_t* in, const double* twist, const double* twiddles, size_t m);
+  void (*backward_to_torus)(uint64_t* out, double* in, const double* inverse_twist, const double* twiddles, size_t m,
+                            bool add);
 };
+
+// Twiddle table of an m-point FFT (2m doubles): the stage of half-size h (h = m/2, m/4, ..., 1) keeps
+// w_(2h)^j = e^(-2 pi i j / (2h)), j < h, split (h real parts then h imaginary parts) at this offset in doubles.
+constexpr size_t fft_twiddle_offset(size_t m, size_t h) {
+  return 2 * (m - 2 * h);
+}
+
+// One forward butterfly stage of half-size h: (u, v) -> (u + v, (u - v) w_j), over all blocks of 2h.
+inline void fft_forward_stage(double* re, double* im, const double* twiddles, size_t m, size_t h) {
+  const double* w_re = twiddles + fft_twiddle_offset(m, h);
+  const double* w_im = w_re + h;
+  for (size_t block = 0; block < m; block += 2 * h) {
+    for (size_t j = block; j < block + h; ++j) {
+      const double ur = re[j], ui = im[j], vr = re[j + h], vi = im[j + h];
+      const double dr = ur - vr, di = ui - vi, wr = w_re[j - block], wi = w_im[j - block];
+      re[j] = ur + vr;
+      im[j] = ui + vi;
+      re[j + h] = dr * wr - di * wi;
+      im[j + h] = dr * wi + di * wr;
+    }
+  }
+}
+
+// Its inverse times 2: (x, y) -> (x + y conj(w_j), x - y conj(w_j)).
+inline void fft_backward_stage(double* re, double* im, const double* twiddles, size_t m, size_t h) {
+  const double* w_re = twiddles + fft_twiddle_offset(m, h);
+  const double* w_im = w_re + h;
+  for (size_t block = 0; block < m; block += 2 * h) {
+    for (size_t j = block; j < block + h; ++j) {
+      const double wr = w_re[j - block], wi = w_im[j - block];
+      const double yr = re[j + h], yi = im[j + h];
+      const double tr = yr * wr + yi * wi, ti = yi * wr - yr * wi;
+      const double xr = re[j], xi = im[j];
+      re[j] = xr + tr;
+      im[j] = xi + ti;
+      re[j + h] = xr - tr;
+      im[j + h] = xi - ti;
+    }
+  }
+}
+
+// Reference of fourier_ggsw_multiply (portable build).
+inline void fourier_ggsw_multiply_reference(double* out, const double* digits, const double* ggsw, size_t rows,
+                                            size_t columns, size_t complex_count, const double* /*prefetch*/) {
+  const size_t n = complex_count;
+  for (size_t c = 0; c < columns; ++c) {
+    double* acc = out + 2 * n * c;
+    for (size_t j = 0; j < 2 * n; ++j) acc[j] = 0.0;
+    for (size_t r = 0; r < rows; ++r) {
+      const double* d = digits + 2 * n * r;
+      const double* key = ggsw + 2 * n * (r * columns + c);
+      for (size_t j = 0; j < n; ++j) {
+        acc[j] += d[j] * key[j] - d[j + n] * key[j + n];
+        acc[j + n] += d[j] * key[j + n] + d[j + n] * key[j];
+      }
+    }
+  }
+}
+
+// The reference FFT pair (portable build, and sizes too small for the vector passes).
+inline void fft_forward_reference(double* data, const double* twiddles, size_t m) {
+  for (size_t h = m / 2; h >= 1; h /= 2) fft_forward_stage(data, data + m, twiddles, m, h);
+}
+inline void fft_backward_reference(double* data, const double* twiddles, size_t m) {
+  for (size_t h = 1; h < m; h *= 2) fft_backward_stage(data, data + m, twiddles, m, h);
+}
 
 // The decomposition loop shared by both builds (vectorised per level over the coefficients): keep the top
 // base_log * levels bits rounded, then peel digits from the least significant level, carrying 1 into the

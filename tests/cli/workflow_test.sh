@@ -39,7 +39,9 @@ awk -v a="$(json_number evaluate.json fp32_accuracy)" 'BEGIN { exit !(a > 0.5) }
 "$fhenn" train --hidden 20,20 --epochs 1 --prune 5 --prune-mode neuron --out board.fhm --json board.json
 grep -A4 '"max_non_zero_per_neuron"' board.json | grep -qE '^ *(6|[7-9]|[1-9][0-9]+),?$' \
   && fail "neuron pruning left more than 5 non-zero weights in a neuron"
-"$fhenn" compile --model board.fhm --n-bits 4 --out board.fhc > /dev/null
+"$fhenn" compile --model board.fhm --n-bits 4 --out board.fhc > /dev/null 2>&1 \
+  && fail "compile: a 4-bit circuit with 10-bit accumulators was not refused"
+"$fhenn" compile --model board.fhm --n-bits 4 --rounding-bits 7 --lookup-bits 16 --out board.fhc > /dev/null
 "$fhenn" evaluate --model board.fhm --compiled board.fhc --json - | grep -q '"circuit_accuracy"' || fail "evaluate json"
 "$fhenn" plot --model board.fhm --compiled board.fhc --out board.png
 [ "$(head -c 8 board.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "plot: not a PNG"

@@ -40,7 +40,8 @@ void expect_circuit_matches_fake_quantization(const Case& c) {
   for (size_t i = 0; i < data.test.size(); ++i) {
     const auto features = data.test.features.row(i);
     const auto fake = compiler::fake_quantized_scores(compiled, features);
-    const auto circuit = compiled.client.dequantize(runtime::run_clear(compiled.circuit, compiled.client.quantize(features)));
+    const auto circuit =
+        compiled.client.dequantize(runtime::run_clear(compiled.circuit, compiled.client.quantize(features)));
     ASSERT_EQ(fake, circuit) << c.name << ": sample " << i;  // doubles compared exactly
     agreeing_predictions += compiler::predicted_class(fake) == compiler::predicted_class(circuit) ? 1 : 0;
   }
@@ -49,8 +50,8 @@ void expect_circuit_matches_fake_quantization(const Case& c) {
 }
 
 TEST(CircuitMatchesFakeQuantization, SimpleNetThreeBits) {
-  expect_circuit_matches_fake_quantization({"SimpleNet(30), 3 bits", MlpShape::simple_net(30), 1, std::nullopt,
-                                            quant::NBits::uniform(3), std::nullopt});
+  expect_circuit_matches_fake_quantization(
+      {"SimpleNet(30), 3 bits", MlpShape::simple_net(30), 1, std::nullopt, quant::NBits::uniform(3), std::nullopt});
 }
 
 TEST(CircuitMatchesFakeQuantization, PrunedPerNeuron) {
@@ -71,16 +72,16 @@ TEST(CircuitMatchesFakeQuantization, ThreeHiddenLayersOtherBitsAndRounding) {
 
 TEST(ModelFile, ATrainedModelSurvivesSaveAndLoad) {
   const auto data = make_checkerboard(5);
-  const auto model = train_briefly({"small", {2, {6}, 2}, 1, std::nullopt, quant::NBits::uniform(3), std::nullopt},
-                                   data);
+  const auto model =
+      train_briefly({"small", {2, {6}, 2}, 1, std::nullopt, quant::NBits::uniform(3), std::nullopt}, data);
   const auto path = std::filesystem::temp_directory_path() / ("fhenn_nn_model_" + std::to_string(::getpid()) + ".fhm");
   compiler::save_model(model, path);
   const auto loaded = std::get<compiler::FloatMlp>(compiler::load_model(path));
   std::filesystem::remove(path);
   auto original = import_float_mlp(model);
   auto reloaded = import_float_mlp(loaded);
-  EXPECT_TRUE(torch::equal(original->forward(to_tensor(data.test.features)),
-                           reloaded->forward(to_tensor(data.test.features))));
+  EXPECT_TRUE(
+      torch::equal(original->forward(to_tensor(data.test.features)), reloaded->forward(to_tensor(data.test.features))));
 }
 
 }  // namespace

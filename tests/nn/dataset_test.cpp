@@ -1,16 +1,17 @@
 // Tests of the checkerboard data set (facts.md section 1) and of the CSV loader's checks.
-#include <gtest/gtest.h>
+#include "fhenn/nn/dataset.hpp"
 
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <unistd.h>
-#include <algorithm>
 #include <set>
 #include <string>
 
 #include "fhenn/common/error.hpp"
-#include "fhenn/nn/dataset.hpp"
 #include "fhenn/nn/random.hpp"
 
 namespace fhenn::nn {

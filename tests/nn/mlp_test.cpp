@@ -1,11 +1,11 @@
 // Tests of the classifier: reproducible training that learns, pruning masks in both modes, export and import.
-#include <gtest/gtest.h>
+#include "fhenn/nn/mlp.hpp"
 
+#include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/nn/dataset.hpp"
-#include "fhenn/nn/mlp.hpp"
 #include "fhenn/nn/pruning.hpp"
 #include "fhenn/nn/training.hpp"
 
@@ -122,15 +122,17 @@ TEST(Training, RejectsBadOptions) {
 
 // ---- pruning ------------------------------------------------------------------------------------------------
 
-int64_t non_zero(const torch::Tensor& t) { return t.ne(0).sum().item<int64_t>(); }
+int64_t non_zero(const torch::Tensor& t) {
+  return t.ne(0).sum().item<int64_t>();
+}
 
 TEST(Pruning, LayerModeZeroesTheReferenceCountPerLayer) {
   Mlp model = make_mlp(MlpShape::simple_net(20), 1);
   const auto masks = make_masks(model->weights(), 5, PruneMode::layer);
   ASSERT_EQ(masks.masks.size(), 3u);
-  EXPECT_FALSE(masks.masks[0].defined());         // fc1: fan_in 2 <= 5, left alone as the reference does
-  EXPECT_EQ(non_zero(masks.masks[1]), 5 * 20);    // (20 - 5) * 20 of 400 zeroed
-  EXPECT_EQ(non_zero(masks.masks[2]), 5 * 2);     // (20 - 5) * 2 of 40 zeroed
+  EXPECT_FALSE(masks.masks[0].defined());       // fc1: fan_in 2 <= 5, left alone as the reference does
+  EXPECT_EQ(non_zero(masks.masks[1]), 5 * 20);  // (20 - 5) * 20 of 400 zeroed
+  EXPECT_EQ(non_zero(masks.masks[2]), 5 * 2);   // (20 - 5) * 2 of 40 zeroed
   // The kept weights are the largest in magnitude of the whole layer.
   const auto w = model->weights()[1].detach().abs();
   const double smallest_kept = w.masked_select(masks.masks[1].to(torch::kBool)).min().item<double>();

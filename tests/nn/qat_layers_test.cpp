@@ -1,11 +1,12 @@
 // Quantization-aware layers: forward values and gradients against facts.md section 5 (Brevitas semantics).
+#include "fhenn/nn/qat_layers.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <vector>
 
 #include "fhenn/common/error.hpp"
-#include "fhenn/nn/qat_layers.hpp"
 #include "fhenn/quant/uniform_quantizer.hpp"
 
 namespace fhenn::nn {

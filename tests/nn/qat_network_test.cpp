@@ -1,4 +1,6 @@
 // The QAT network: its forward pass computes exactly the integers of the exported model, bounds and rounding.
+#include "fhenn/nn/qat_network.hpp"
+
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
 
@@ -10,7 +12,6 @@
 
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
-#include "fhenn/nn/qat_network.hpp"
 #include "fhenn/nn/random.hpp"
 #include "fhenn/quant/rounding.hpp"
 
@@ -81,13 +82,12 @@ TEST_P(QatForwardExactness, ForwardComputesTheExportedIntegers) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Shapes, QatForwardExactness,
-    ::testing::Values(Shape{{8}, 2, std::nullopt, InputRange::unit, ActivationMode::unit},
-                      Shape{{16, 12}, 3, std::nullopt, InputRange::data, ActivationMode::learned},
-                      Shape{{10, 10, 10}, 4, 4, InputRange::learned, ActivationMode::learned},
-                      Shape{{100, 100}, 3, 5, InputRange::unit, ActivationMode::learned},
-                      Shape{{30, 20}, 5, 3, InputRange::data, ActivationMode::unit}));
+INSTANTIATE_TEST_SUITE_P(Shapes, QatForwardExactness,
+                         ::testing::Values(Shape{{8}, 2, std::nullopt, InputRange::unit, ActivationMode::unit},
+                                           Shape{{16, 12}, 3, std::nullopt, InputRange::data, ActivationMode::learned},
+                                           Shape{{10, 10, 10}, 4, 4, InputRange::learned, ActivationMode::learned},
+                                           Shape{{100, 100}, 3, 5, InputRange::unit, ActivationMode::learned},
+                                           Shape{{30, 20}, 5, 3, InputRange::data, ActivationMode::unit}));
 
 TEST(QatNetwork, AccumulatorBoundsAreTheExtremesOverAllInputs) {
   QatNetOptions options;
@@ -101,7 +101,8 @@ TEST(QatNetwork, AccumulatorBoundsAreTheExtremesOverAllInputs) {
   for (int a = -1; a <= 1; ++a)
     for (int b = -1; b <= 1; ++b)
       for (int c = -1; c <= 1; ++c) {
-        const torch::Tensor acc = torch::matmul(torch::tensor({double(a), double(b), double(c)}, torch::kFloat64), w.t());
+        const torch::Tensor acc =
+            torch::matmul(torch::tensor({double(a), double(b), double(c)}, torch::kFloat64), w.t());
         lowest = std::min(lowest, static_cast<int64_t>(acc.min().item<double>()));
         highest = std::max(highest, static_cast<int64_t>(acc.max().item<double>()));
       }

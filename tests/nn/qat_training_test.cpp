@@ -1,8 +1,9 @@
 // QAT training: seeded runs reproduce, pruning holds, the experiment and demo settings are the documented ones.
+#include "fhenn/nn/qat_training.hpp"
+
 #include <gtest/gtest.h>
 
 #include "fhenn/common/error.hpp"
-#include "fhenn/nn/qat_training.hpp"
 #include "test_support.hpp"
 
 namespace fhenn::nn {

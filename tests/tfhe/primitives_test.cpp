@@ -156,6 +156,82 @@ TEST(Kernels, Avx2AndPortableAgree) {
   EXPECT_EQ(s1, s2);
 }
 
+// The own FFT: the vector passes equal the reference stages, the backward undoes the forward (times m), and the
+// forward is a DFT (in bit-reversed order): checked against the direct sum for one size.
+TEST(Kernels, FftVectorPassesMatchTheReferenceAndInvert) {
+  const auto& fast = kernels::active();
+  Csprng rng = Csprng::for_tests_only(7);
+  for (size_t m : {2, 4, 8, 16, 32, 64, 512, 1024, 2048}) {
+    FourierBuffer twiddles(2 * m);
+    for (size_t h = m / 2; h >= 1; h /= 2) {
+      for (size_t j = 0; j < h; ++j) {
+        twiddles[kernels::fft_twiddle_offset(m, h) + j] =
+            std::cos(M_PI * static_cast<double>(j) / static_cast<double>(h));
+        twiddles[kernels::fft_twiddle_offset(m, h) + h + j] =
+            -std::sin(M_PI * static_cast<double>(j) / static_cast<double>(h));
+      }
+    }
+    FourierBuffer data(2 * m), expected(2 * m);
+    for (auto& v : data) v = rng.standard_normal();
+    const FourierBuffer original = data;
+    expected = data;
+    fast.fft_forward(data.data(), twiddles.data(), m);
+    kernels::fft_forward_reference(expected.data(), twiddles.data(), m);
+    for (size_t i = 0; i < 2 * m; ++i) ASSERT_NEAR(data[i], expected[i], 1e-12 * static_cast<double>(m)) << m;
+    if (m == 16) {  // output slot s holds the DFT at frequency bitreverse(s)
+      for (size_t s = 0; s < m; ++s) {
+        size_t f = 0;
+        for (size_t b = 1, r = m / 2; b < m; b <<= 1, r >>= 1) f |= (s & b) ? r : 0;
+        double re = 0, im = 0;
+        for (size_t t = 0; t < m; ++t) {
+          const double angle = -2 * M_PI * static_cast<double>(f * t) / static_cast<double>(m);
+          re += original[t] * std::cos(angle) - original[t + m] * std::sin(angle);
+          im += original[t] * std::sin(angle) + original[t + m] * std::cos(angle);
+        }
+        EXPECT_NEAR(data[s], re, 1e-12);
+        EXPECT_NEAR(data[s + m], im, 1e-12);
+      }
+    }
+    FourierBuffer back = data;
+    fast.fft_backward(back.data(), twiddles.data(), m);
+    kernels::fft_backward_reference(data.data(), twiddles.data(), m);
+    for (size_t i = 0; i < 2 * m; ++i) {
+      ASSERT_NEAR(back[i], data[i], 1e-10 * static_cast<double>(m)) << m;
+      ASSERT_NEAR(back[i] / static_cast<double>(m), original[i], 1e-12) << m;
+    }
+  }
+}
+
+TEST(Kernels, FourierGgswMultiplyMatchesTheReference) {
+  const auto& fast = kernels::active();
+  Csprng rng = Csprng::for_tests_only(8);
+  const size_t n = 256, rows = 6, columns = 2;
+  FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out1(columns * 2 * n, 7.0), out2(out1.size());
+  for (auto& v : digits) v = rng.standard_normal() * 1e3;
+  for (auto& v : ggsw) v = rng.standard_normal() * 1e15;
+  fast.fourier_ggsw_multiply(out1.data(), digits.data(), ggsw.data(), rows, columns, n, ggsw.data());
+  kernels::fourier_ggsw_multiply_reference(out2.data(), digits.data(), ggsw.data(), rows, columns, n, nullptr);
+  for (size_t i = 0; i < out1.size(); ++i) ASSERT_NEAR(out1[i], out2[i], 1e-12 * 1e18 * std::sqrt(rows)) << i;
+}
+
+TEST(Kernels, VectorWrapMatchesScalarWrapOnIntegersAndBoundaries) {
+  const auto& fast = kernels::active();
+  const auto& portable = kernels::portable_table();
+  Csprng rng = Csprng::for_tests_only(9);
+  const size_t half = 64;
+  std::vector<double> values = {0.0,      -0.0,   1.0,     -1.0,    0.75,    -0.75,           0x1p52 + 1,
+                                -0x1p53,  0x1p63, -0x1p63, 0x1p64,  -0x1p64, 0x1p64 + 0x1p20, 0x1p70 + 0x1p30,
+                                -0x1p100, 3.0e25, 1e-300,  0x1.8p62};
+  while (values.size() < 2 * half)
+    values.push_back(std::ldexp(std::trunc(rng.standard_normal() * 0x1p40), static_cast<int>(rng.next_u64() % 60)));
+  FourierBuffer in(values.begin(), values.end()), identity(2 * half, 0.0);
+  std::fill(identity.begin(), identity.begin() + half, 1.0);  // multiply by 1 + 0i
+  std::vector<uint64_t> o1(2 * half, 3), o2(2 * half, 3);
+  fast.untwist_to_torus(o1.data(), in.data(), identity.data(), half, false);
+  portable.untwist_to_torus(o2.data(), in.data(), identity.data(), half, false);
+  EXPECT_EQ(o1, o2);
+}
+
 TEST(Kernels, WrapToTorusHandlesHugeAndBoundaryValues) {
   EXPECT_EQ(kernels::wrap_to_torus(0x1p64 + 0x1p20), uint64_t{1} << 20);
   EXPECT_EQ(kernels::wrap_to_torus(-3.0), static_cast<uint64_t>(-3));

@@ -4,6 +4,7 @@
 
 #include "command.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/compiler/compatibility.hpp"
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/ir/printer.hpp"
 #include "output.hpp"
@@ -20,10 +21,21 @@ struct CompileCommand {
   bool print = false;
   bool print_weights = false;
   bool print_tables = false;
+  int lookup_bits = 8;
+  std::string measure = "worst-case";
+  bool no_precision_check = false;
   std::string json;
 };
 
+compiler::PrecisionLimits precision_limits(const CompileCommand& c) {
+  FHENN_CHECK(c.measure == "worst-case" || c.measure == "seen", "unknown --measure '", c.measure,
+              "': use 'worst-case' (every input) or 'seen' (the calibration set, the reference's measure)");
+  FHENN_CHECK(c.lookup_bits >= 1, "--lookup-bits must be at least 1, got ", c.lookup_bits);
+  return {c.lookup_bits, c.measure == "seen" ? compiler::RangeMeasure::seen : compiler::RangeMeasure::worst_case};
+}
+
 void run_compile(const CompileCommand& c) {
+  const auto limits = precision_limits(c);
   const AnyModel model = compiler::load_model(c.model);
   const auto data = c.data.load();
   check_model_fits_data(model, data, c.model);
@@ -37,11 +49,19 @@ void run_compile(const CompileCommand& c) {
   text << "accumulator size (largest integer seen on the " << compiled.report.samples
        << " calibration samples): " << compiled.report.accumulator_bits << " bits; worst case "
        << compiled.report.worst_case_accumulator_bits << " bits\n";
+  const auto problems = compiler::find_precision_problems(compiled, limits);
+  if (!c.no_precision_check) compiler::check_precision(compiled, limits);  // refuses with the computed fixes
+  for (const auto& problem : problems) text << "warning (--no-precision-check): " << problem.message << "\n";
   compiler::save_compiled(compiled, c.out);
   text << "saved " << c.out << "\n";
   if (!c.json.empty()) {
-    nlohmann::json j{{"model", c.model}, {"compiled", c.out}, {"source", compiled.source}, {"data", c.data.to_json()},
-                     {"bit_widths", bit_width_json(compiled.report)}};
+    nlohmann::json j{{"model", c.model},
+                     {"compiled", c.out},
+                     {"source", compiled.source},
+                     {"data", c.data.to_json()},
+                     {"bit_widths", bit_width_json(compiled.report)},
+                     {"lookup_bits_limit", c.lookup_bits},
+                     {"precision_problems", problems.size()}};
     if (compiled.source == "ptq") {
       const auto n = c.bits.ptq().n_bits;
       j["n_bits"] = {{"model_inputs", n.model_inputs},
@@ -49,15 +69,16 @@ void run_compile(const CompileCommand& c) {
                      {"op_weights", n.op_weights},
                      {"model_outputs", n.model_outputs}};
     }
-    j["rounding_threshold_bits"] = compiled.rounding_threshold_bits ? nlohmann::json(*compiled.rounding_threshold_bits)
-                                                                    : nlohmann::json(nullptr);
+    j["rounding_threshold_bits"] =
+        compiled.rounding_threshold_bits ? nlohmann::json(*compiled.rounding_threshold_bits) : nlohmann::json(nullptr);
     write_json(j, c.json);
   }
 }
 
 void setup_compile(CLI::App& root) {
-  auto* cmd = root.add_subcommand("compile", "Quantize a trained model into an integer circuit, report the bit "
-                                             "width of every node, and save the circuit with the client's quantizers");
+  auto* cmd = root.add_subcommand("compile",
+                                  "Quantize a trained model into an integer circuit, report the bit "
+                                  "width of every node, and save the circuit with the client's quantizers");
   auto c = std::make_shared<CompileCommand>();
   cmd->add_option("--model", c->model, "The trained model (fhenn train)")->required();
   c->data.add_to(*cmd);
@@ -66,6 +87,12 @@ void setup_compile(CLI::App& root) {
   cmd->add_flag("--print", c->print, "Print the circuit, one line per node");
   cmd->add_flag("--print-weights", c->print_weights, "Print the circuit with every weight matrix");
   cmd->add_flag("--print-tables", c->print_tables, "Print the circuit with every lookup table");
+  cmd->add_option("--lookup-bits", c->lookup_bits, "The engine's table-lookup precision the circuit must fit")
+      ->capture_default_str();
+  cmd->add_option("--measure", c->measure, "Ranges checked against it: 'worst-case' or 'seen' (calibration set)")
+      ->capture_default_str();
+  cmd->add_flag("--no-precision-check", c->no_precision_check,
+                "Save the circuit even when it is too wide for the engine (for runs in the clear)");
   cmd->add_option("--json", c->json, "Also write the bit-width report as JSON to this file ('-': stdout)");
   cmd->callback([c] { run_compile(*c); });
 }

@@ -28,7 +28,9 @@ std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSe
   return nn::accuracy(nn::forward_of(nn::import_float_mlp(*float_model)), set);
 }
 
-nlohmann::json optional_json(const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(); }
+nlohmann::json optional_json(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json();
+}
 
 void run_evaluate(const EvaluateCommand& c) {
   const AnyModel model = compiler::load_model(c.model);
@@ -42,10 +44,9 @@ void run_evaluate(const EvaluateCommand& c) {
   const double circuit = circuit_accuracy(compiled, data.test, default_thread_count());
   std::ostream& text = c.json == "-" ? std::cerr : std::cout;
   text << "accuracy on the " << data.test.size() << " test samples\n"
-       << markdown_table({"model", "accuracy"},
-                         {{"float (fp32)", fp32 ? percent(*fp32) : "n/a (QAT model)"},
-                          {"quantized (fake quantization)", percent(quantized)},
-                          {"circuit in the clear", percent(circuit)}})
+       << markdown_table({"model", "accuracy"}, {{"float (fp32)", fp32 ? percent(*fp32) : "n/a (QAT model)"},
+                                                 {"quantized (fake quantization)", percent(quantized)},
+                                                 {"circuit in the clear", percent(circuit)}})
        << "accumulator size " << compiled.report.accumulator_bits << " bits ("
        << (c.compiled.empty() ? "compiled now" : c.compiled) << ", " << compiled.source << ")\n";
   if (!c.json.empty()) {
@@ -62,8 +63,9 @@ void run_evaluate(const EvaluateCommand& c) {
 }
 
 void setup_evaluate(CLI::App& root) {
-  auto* cmd = root.add_subcommand("evaluate", "Accuracy of the float model, the quantized model and the circuit "
-                                              "run on integers in the clear");
+  auto* cmd = root.add_subcommand("evaluate",
+                                  "Accuracy of the float model, the quantized model and the circuit "
+                                  "run on integers in the clear");
   auto c = std::make_shared<EvaluateCommand>();
   cmd->add_option("--model", c->model, "The trained model (fhenn train)")->required();
   cmd->add_option("--compiled", c->compiled, "The compiled model (fhenn compile); default: compile it now");

@@ -32,10 +32,11 @@ struct Configuration {
   double reference_fp32 = 0, reference_quantized = 0, reference_accumulator = 0;
 };
 
-const std::vector<Configuration> kConfigurations = {
-    {10, std::nullopt, 0.6870, 0.5644, 6.6}, {30, std::nullopt, 0.8332, 0.5554, 6.9},
-    {100, std::nullopt, 0.8806, 0.5650, 7.4}, {100, 10, 0.8250, 0.5774, 6.6},
-    {100, 30, 0.8806, 0.5782, 6.8}};
+const std::vector<Configuration> kConfigurations = {{10, std::nullopt, 0.6870, 0.5644, 6.6},
+                                                    {30, std::nullopt, 0.8332, 0.5554, 6.9},
+                                                    {100, std::nullopt, 0.8806, 0.5650, 7.4},
+                                                    {100, 10, 0.8250, 0.5774, 6.6},
+                                                    {100, 30, 0.8806, 0.5782, 6.8}};
 
 struct RunResult {
   double fp32 = 0, quantized = 0, circuit = 0;
@@ -111,7 +112,18 @@ std::string table(const std::string& first_header, const std::vector<size_t>& co
   return markdown_table(header, rows);
 }
 
-nlohmann::json row_json(const Configuration& config, const Summary& s, const std::string& mode) {
+nlohmann::json per_run_json(std::span<const RunResult> runs) {
+  nlohmann::json fp32 = nlohmann::json::array(), quantized = nlohmann::json::array(), bits = nlohmann::json::array();
+  for (const auto& r : runs) {
+    fp32.push_back(r.fp32);
+    quantized.push_back(r.quantized);
+    bits.push_back(r.accumulator_bits);
+  }
+  return {{"fp32_accuracy", fp32}, {"quantized_accuracy", quantized}, {"accumulator_bits", bits}};
+}
+
+nlohmann::json row_json(const Configuration& config, const Summary& s, std::span<const RunResult> runs,
+                        const std::string& mode) {
   nlohmann::json j{{"hidden", config.hidden},
                    {"fp32_accuracy", s.fp32},
                    {"quantized_accuracy", s.quantized},
@@ -119,9 +131,11 @@ nlohmann::json row_json(const Configuration& config, const Summary& s, const std
                    {"mean_accumulator_bits", s.accumulator_bits},
                    {"runs", s.runs},
                    {"circuit_matches_quantized_every_run", s.circuit_matches_every_run},
-                   {"reference", {{"fp32_accuracy", config.reference_fp32},
-                                  {"quantized_accuracy", config.reference_quantized},
-                                  {"mean_accumulator_bits", config.reference_accumulator}}}};
+                   {"per_run", per_run_json(runs)},
+                   {"reference",
+                    {{"fp32_accuracy", config.reference_fp32},
+                     {"quantized_accuracy", config.reference_quantized},
+                     {"mean_accumulator_bits", config.reference_accumulator}}}};
   if (config.max_non_zero) {
     j["max_non_zero"] = *config.max_non_zero;
     j["prune_mode"] = mode;
@@ -170,8 +184,8 @@ void run_experiment(const ExperimentCommand& c) {
   if (!c.json.empty()) {
     nlohmann::json ptq = nlohmann::json::array(), pruned = nlohmann::json::array();
     for (size_t i = 0; i < kConfigurations.size(); ++i) {
-      (kConfigurations[i].max_non_zero ? pruned : ptq).push_back(row_json(kConfigurations[i], summaries[i],
-                                                                          c.prune_mode));
+      (kConfigurations[i].max_non_zero ? pruned : ptq)
+          .push_back(row_json(kConfigurations[i], summaries[i], results[i], c.prune_mode));
     }
     write_json({{"ptq", ptq},
                 {"pruned", pruned},
@@ -187,8 +201,9 @@ void run_experiment(const ExperimentCommand& c) {
 
 void setup_experiment_ptq(CLI::App& root) {
   auto& group = subcommand_group(root, "experiment", "Reproduce the reference's experiments");
-  auto* cmd = group.add_subcommand("ptq", "Post-training quantization of SimpleNet (10/30/100 hidden, and 100 pruned "
-                                          "to 10/30 non-zero weights): accuracies and mean accumulator size");
+  auto* cmd = group.add_subcommand("ptq",
+                                   "Post-training quantization of SimpleNet (10/30/100 hidden, and 100 pruned "
+                                   "to 10/30 non-zero weights): accuracies and mean accumulator size");
   auto c = std::make_shared<ExperimentCommand>();
   cmd->add_option("--runs", c->runs, "Training runs per network")->capture_default_str();
   cmd->add_option("--seed", c->seed, "Seed of the data and of every run")->capture_default_str();

@@ -47,7 +47,8 @@ double board_rule_accuracy(const nn::LabelledSet& set) {
 
 RowResult run_row(const nn::QatTrainOptions& options, const nn::Dataset& data) {
   const auto start = std::chrono::steady_clock::now();
-  RowResult row{.options = options};
+  RowResult row;
+  row.options = options;
   const nn::QatTrainResult trained = nn::train_qat(data, options);
   // The reference measures the accumulator on the training set (its calibration set).
   const compiler::CompiledModel compiled = compiler::compile_qat(trained.net.to_qat_mlp(), data.train.features);
@@ -58,9 +59,9 @@ RowResult run_row(const nn::QatTrainOptions& options, const nn::Dataset& data) {
   size_t correct = 0;
   for (size_t i = 0; i < data.test.size(); ++i) {
     const std::span<const int64_t> out = outputs.row(i);
-    row.identical_outputs = row.identical_outputs && std::equal(out.begin(), out.end(),
-                                                                predictions.output_integers[i].begin(),
-                                                                predictions.output_integers[i].end());
+    row.identical_outputs =
+        row.identical_outputs && std::equal(out.begin(), out.end(), predictions.output_integers[i].begin(),
+                                            predictions.output_integers[i].end());
     correct += compiler::predicted_class(compiled.client.dequantize(out)) == data.test.labels[i];
   }
   row.training_accuracy = predictions.accuracy;
@@ -139,17 +140,23 @@ void run_experiment(const ExperimentQatCommand& c) {
   bool exact = true;
   for (const RowResult& r : results) exact = exact && r.identical_outputs && r.circuit_accuracy == r.training_accuracy;
   text << "\n### QAT, 100 hidden neurons (two hidden layers), pruned per neuron, on the 500 test points\n\n"
-       << results_table(results) << "\nthe checkerboard's own rule on the noisy test points (the noise's ceiling): "
-       << percent(ceiling) << "\ncircuit output integers equal the trained network's on every test point: "
-       << (exact ? "yes" : "NO") << "\nfinished in " << ProgressBar::format_duration(seconds) << "\n";
+       << results_table(results)
+       << "\nthe checkerboard's own rule on the noisy test points (the noise's ceiling): " << percent(ceiling)
+       << "\ncircuit output integers equal the trained network's on every test point: " << (exact ? "yes" : "NO")
+       << "\nfinished in " << ProgressBar::format_duration(seconds) << "\n";
   if (!c.json.empty()) {
     nlohmann::json qat = nlohmann::json::array();
     for (const RowResult& r : results) qat.push_back(row_json(r));
     write_json({{"qat", qat},
                 {"seed", c.seed},
                 {"board_rule_test_accuracy", ceiling},
-                {"reference", {{"hidden", 100}, {"max_non_zero", 30}, {"bits", 3}, {"training_accuracy", 0.954},
-                               {"circuit_accuracy", 0.924}, {"accumulator_bits", 7}}},
+                {"reference",
+                 {{"hidden", 100},
+                  {"max_non_zero", 30},
+                  {"bits", 3},
+                  {"training_accuracy", 0.954},
+                  {"circuit_accuracy", 0.924},
+                  {"accumulator_bits", 7}}},
                 {"seconds", seconds}},
                c.json);
   }
@@ -158,9 +165,10 @@ void run_experiment(const ExperimentQatCommand& c) {
 
 void setup_experiment_qat(CLI::App& root) {
   auto& group = subcommand_group(root, "experiment", "Reproduce the reference's experiments");
-  auto* cmd = group.add_subcommand("qat", "Quantization-aware training of the guide's network (100 hidden, 3 bits, "
-                                          "pruned to 30 and 20 non-zero weights; with rounding): training and "
-                                          "circuit accuracy, accumulator and lookup bits");
+  auto* cmd = group.add_subcommand("qat",
+                                   "Quantization-aware training of the guide's network (100 hidden, 3 bits, "
+                                   "pruned to 30 and 20 non-zero weights; with rounding): training and "
+                                   "circuit accuracy, accumulator and lookup bits");
   auto c = std::make_shared<ExperimentQatCommand>();
   cmd->add_option("--seed", c->seed, "Seed of the data, the initial weights and the sample order")
       ->capture_default_str();

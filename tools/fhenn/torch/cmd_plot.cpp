@@ -38,10 +38,10 @@ struct Image {
 };
 
 // Light region colours and dark point colours per class (cycled beyond 6 classes).
-const std::array<Rgb, 6> kRegion = {{{198, 219, 239}, {253, 208, 162}, {199, 233, 192},
-                                     {218, 218, 235}, {252, 187, 161}, {217, 217, 217}}};
-const std::array<Rgb, 6> kPoint = {{{33, 102, 172}, {217, 95, 2}, {35, 139, 69},
-                                    {106, 81, 163}, {203, 24, 29}, {82, 82, 82}}};
+const std::array<Rgb, 6> kRegion = {
+    {{198, 219, 239}, {253, 208, 162}, {199, 233, 192}, {218, 218, 235}, {252, 187, 161}, {217, 217, 217}}};
+const std::array<Rgb, 6> kPoint = {
+    {{33, 102, 172}, {217, 95, 2}, {35, 139, 69}, {106, 81, 163}, {203, 24, 29}, {82, 82, 82}}};
 
 // A 5 x 7 bitmap font for the captions: each glyph is 7 rows of 5 columns ('#' = ink).
 const std::vector<std::pair<char, std::array<const char*, 7>>> kFont = {
@@ -156,36 +156,44 @@ void draw_panel(Image& image, int left, int top, const std::vector<int64_t>& reg
     }
   }
   for (int k = -1; k <= kPanel; ++k) {  // frame
-    for (const auto& [x, y] : {std::pair{left + k, y0 - 1}, {left + k, y0 + kPanel}, {left - 1, y0 + k},
-                               {left + kPanel, y0 + k}}) {
+    for (const auto& [x, y] :
+         {std::pair{left + k, y0 - 1}, {left + k, y0 + kPanel}, {left - 1, y0 + k}, {left + kPanel, y0 + k}}) {
       image.set(x, y, {0, 0, 0});
     }
   }
 }
 
-void write_png(const Image& image, const std::string& path) {
-  FILE* file = std::fopen(path.c_str(), "wb");
-  FHENN_CHECK(file != nullptr, "cannot write the image '", path, "': check the directory and permissions");
+// The libpng calls alone: libpng reports errors by longjmp back into this frame, which holds no C++ objects.
+bool encode_png(FILE* file, png_uint_32 width, png_uint_32 height, png_bytep* rows) {
   png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, nullptr, nullptr, nullptr);
-  png_infop info = png ? png_create_info_struct(png) : nullptr;
+  if (png == nullptr) return false;
+  png_infop info = png_create_info_struct(png);
+  if (info == nullptr || setjmp(png_jmpbuf(png)) != 0) {
+    png_destroy_write_struct(&png, &info);
+    return false;
+  }
+  png_init_io(png, file);
+  png_set_IHDR(png, info, width, height, 8, PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT,
+               PNG_FILTER_TYPE_DEFAULT);
+  png_write_info(png, info);
+  png_write_image(png, rows);
+  png_write_end(png, nullptr);
+  png_destroy_write_struct(&png, &info);
+  return true;
+}
+
+void write_png(const Image& image, const std::string& path) {
   std::vector<png_bytep> rows(static_cast<size_t>(image.height));
   for (int y = 0; y < image.height; ++y) {
-    rows[static_cast<size_t>(y)] = const_cast<png_bytep>(image.pixels.data() + static_cast<size_t>(y) * image.width * 3);
+    rows[static_cast<size_t>(y)] =
+        const_cast<png_bytep>(image.pixels.data() + static_cast<size_t>(y) * image.width * 3);
   }
-  bool ok = png != nullptr && info != nullptr;
-  if (ok && setjmp(png_jmpbuf(png)) == 0) {  // libpng reports errors by longjmp back here (nothing to unwind)
-    png_init_io(png, file);
-    png_set_IHDR(png, info, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), 8,
-                 PNG_COLOR_TYPE_RGB, PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
-    png_write_info(png, info);
-    png_write_image(png, rows.data());
-    png_write_end(png, nullptr);
-  } else {
-    ok = false;
-  }
-  png_destroy_write_struct(&png, &info);
+  FILE* file = std::fopen(path.c_str(), "wb");
+  FHENN_CHECK(file != nullptr, "cannot write the image '", path, "': check the directory and permissions");
+  const bool encoded =
+      encode_png(file, static_cast<png_uint_32>(image.width), static_cast<png_uint_32>(image.height), rows.data());
   const bool closed = std::fclose(file) == 0;
-  FHENN_CHECK(ok && closed, "writing the PNG '", path, "' failed (disk full or an unwritable file?)");
+  FHENN_CHECK(encoded && closed, "writing the PNG '", path, "' failed (disk full or an unwritable file?)");
 }
 
 struct PlotCommand {
@@ -222,18 +230,19 @@ void run_plot(const PlotCommand& c) {
   }
   const auto hits = accuracy_hits(quantized_predictions(compiled, data.test.features), data.test);
   const std::string label = compiled.source == "qat" ? "QAT" : "PTQ";
-  draw_panel(image, left, kMargin, quantized_predictions(compiled, grid), data.test,
-             caption(label, hits, data.test.size()) + " (ACC " + std::to_string(compiled.report.accumulator_bits) +
-                 " BITS)");
+  draw_panel(
+      image, left, kMargin, quantized_predictions(compiled, grid), data.test,
+      caption(label, hits, data.test.size()) + " (ACC " + std::to_string(compiled.report.accumulator_bits) + " BITS)");
   write_png(image, c.out);
-  std::cout << "wrote " << c.out << " (" << image.width << " x " << image.height << "): "
-            << (panels == 2 ? "float model left, quantized model right" : "the QAT model's circuit")
+  std::cout << "wrote " << c.out << " (" << image.width << " x " << image.height
+            << "): " << (panels == 2 ? "float model left, quantized model right" : "the QAT model's circuit")
             << "; regions by predicted class, test points by true class\n";
 }
 
 void setup_plot(CLI::App& root) {
-  auto* cmd = root.add_subcommand("plot", "Draw a 2-feature model's decision regions over the unit square with the "
-                                          "test points (float and quantized side by side) as a PNG");
+  auto* cmd = root.add_subcommand("plot",
+                                  "Draw a 2-feature model's decision regions over the unit square with the "
+                                  "test points (float and quantized side by side) as a PNG");
   auto c = std::make_shared<PlotCommand>();
   cmd->add_option("--model", c->model, "The trained model (fhenn train)")->required();
   cmd->add_option("--compiled", c->compiled, "The compiled model (fhenn compile); default: compile it now");

@@ -75,8 +75,9 @@ void run_train(const TrainCommand& c) {
 }
 
 void setup_train(CLI::App& root) {
-  auto* cmd = root.add_subcommand("train", "Train a fully connected ReLU classifier (AdamW, cross-entropy), "
-                                           "optionally pruned, and save it");
+  auto* cmd = root.add_subcommand("train",
+                                  "Train a fully connected ReLU classifier (AdamW, cross-entropy), "
+                                  "optionally pruned, and save it");
   auto c = std::make_shared<TrainCommand>();
   c->data.add_to(*cmd);
   cmd->add_option("--hidden", c->hidden, "Hidden layer sizes, comma-separated (SimpleNet: 100,100)")
@@ -88,8 +89,9 @@ void setup_train(CLI::App& root) {
   cmd->add_option("--weight-decay", c->train.weight_decay, "AdamW weight decay")->capture_default_str();
   cmd->add_flag("!--no-shuffle", c->train.shuffle, "Keep the samples in order instead of shuffling every epoch");
   cmd->add_option("--seed", c->train.seed, "Seed of the initial weights and the shuffling")->capture_default_str();
-  cmd->add_option("--prune", c->prune, "Keep at most this many non-zero weights per neuron (mask from the "
-                                       "initial weights, held while training)");
+  cmd->add_option("--prune", c->prune,
+                  "Keep at most this many non-zero weights per neuron (mask from the "
+                  "initial weights, held while training)");
   cmd->add_option("--prune-mode", c->prune_mode,
                   "'layer' (the reference's per-layer L1 count: a bound on average) or 'neuron' (every neuron)")
       ->capture_default_str();

@@ -34,8 +34,9 @@ void DataOptions::add_to(CLI::App& command) {
                      "CSV: the name of the integer label column in the header (default: the last column)");
   command.add_option("--test-fraction", test_fraction, "CSV: the fraction of rows held out for testing")
       ->capture_default_str();
-  command.add_option("--data-seed", seed,
-                     "Seed of the data: checkerboard noise and split, CSV split (use the same in every command)")
+  command
+      .add_option("--data-seed", seed,
+                  "Seed of the data: checkerboard noise and split, CSV split (use the same in every command)")
       ->capture_default_str();
 }
 
@@ -56,8 +57,9 @@ nlohmann::json DataOptions::to_json() const {
 }
 
 void BitsOptions::add_to(CLI::App& command) {
-  command.add_option("--n-bits", n_bits,
-                     "Bits of weights and activations; model inputs and outputs get max(5, n) as in the reference")
+  command
+      .add_option("--n-bits", n_bits,
+                  "Bits of weights and activations; model inputs and outputs get max(5, n) as in the reference")
       ->capture_default_str();
   command.add_option("--bits-inputs", inputs, "Override: bits of the model inputs (the client's quantization)");
   command.add_option("--bits-weights", weights, "Override: bits of every layer's weights");

@@ -23,16 +23,15 @@ class ByteWriter {
   void f64(double v) { pod(v); }
   void str(std::string_view s) {
     u64(s.size());
-    bytes_.insert(bytes_.end(), s.begin(), s.end());
+    append(s.data(), s.size());
   }
-  void raw(std::span<const uint8_t> data) { bytes_.insert(bytes_.end(), data.begin(), data.end()); }
+  void raw(std::span<const uint8_t> data) { append(data.data(), data.size()); }
   // A count followed by the elements' bytes.
   template <typename T>
   void vec(std::span<const T> values) {
     static_assert(std::is_trivially_copyable_v<T>);
     u64(values.size());
-    const auto* p = reinterpret_cast<const uint8_t*>(values.data());
-    bytes_.insert(bytes_.end(), p, p + values.size_bytes());
+    append(values.data(), values.size_bytes());
   }
   template <typename T>
   void vec(const std::vector<T>& values) {
@@ -45,9 +44,14 @@ class ByteWriter {
  private:
   template <typename T>
   void pod(T v) {
-    uint8_t buf[sizeof(T)];
-    std::memcpy(buf, &v, sizeof(T));
-    bytes_.insert(bytes_.end(), buf, buf + sizeof(T));
+    append(&v, sizeof(T));
+  }
+  // resize + memcpy (vector::insert of a few bytes trips GCC 12's -Wstringop-overflow false positive at -O3).
+  void append(const void* data, size_t size) {
+    if (size == 0) return;
+    const size_t old_size = bytes_.size();
+    bytes_.resize(old_size + size);
+    std::memcpy(bytes_.data() + old_size, data, size);
   }
   std::vector<uint8_t> bytes_;
 };

@@ -55,7 +55,7 @@ struct PruningOptions {
 };
 
 struct MlpTrainOptions {
-  TrainOptions train;                    // the reference recipe by default; train.seed also seeds initialisation
+  TrainOptions train;                     // the reference recipe by default; train.seed also seeds initialisation
   std::optional<PruningOptions> pruning;  // masks from the initial weights, held while training, then permanent
 };
 

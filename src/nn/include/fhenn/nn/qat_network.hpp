@@ -31,7 +31,7 @@ enum class ActivationMode {
 
 std::string to_string(InputRange range);
 std::string to_string(ActivationMode mode);
-InputRange parse_input_range(std::string_view text);         // "unit" | "data" | "learned", else fhenn::Error
+InputRange parse_input_range(std::string_view text);          // "unit" | "data" | "learned", else fhenn::Error
 ActivationMode parse_activation_mode(std::string_view text);  // "unit" | "learned", else fhenn::Error
 
 struct QatNetOptions {
@@ -135,7 +135,7 @@ class QatNet {
   ActivationQuantizer input_quantizer_;
   std::vector<QuantLinear> linears_;
   std::vector<ActivationQuantizer> activations_;  // one per hidden layer
-  torch::Generator noise_generator_;  // a shared handle: drawing advances it even from const methods
+  torch::Generator noise_generator_;              // a shared handle: drawing advances it even from const methods
   bool training_ = false;
 };
 

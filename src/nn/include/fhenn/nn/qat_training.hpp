@@ -24,8 +24,8 @@ struct QatTrainOptions {
 struct QatTrainResult {
   QatNet net;
   TrainResult training;
-  double train_accuracy = 0.0;  // exact forward pass (no noise) on the training set
-  double test_accuracy = 0.0;   // the same on the test set: what the compiled circuit must reproduce
+  double train_accuracy = 0.0;      // exact forward pass (no noise) on the training set
+  double test_accuracy = 0.0;       // the same on the test set: what the compiled circuit must reproduce
   int max_non_zero_per_neuron = 0;  // over all layers, after pruning
 };
 

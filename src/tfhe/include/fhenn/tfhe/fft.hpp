@@ -1,4 +1,4 @@
-// Negacyclic products: exact schoolbook reference, the twisted N/2-point FFT (FFTW plans), polynomial helpers.
+// Negacyclic products: exact schoolbook reference, the twisted N/2-point FFT (own AVX2 kernels), polynomial helpers.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +12,7 @@
 
 namespace fhenn::tfhe {
 
-// 64-byte aligned storage for Fourier-domain data (SIMD loads, FFTW plans made on aligned buffers).
+// 64-byte aligned storage for Fourier-domain data (aligned SIMD loads).
 template <typename T>
 struct AlignedAllocator {
   using value_type = T;
@@ -29,14 +29,18 @@ struct AlignedAllocator {
 using FourierBuffer = std::vector<double, AlignedAllocator<double>>;
 
 // A polynomial of Z_q[X]/(X^N + 1) in the Fourier domain: its values at the N/2 roots zeta^(4j+1)-type points
-// (zeta = e^(i pi / N)), N/2 complex numbers stored interleaved (re, im) = N doubles.
+// (zeta = e^(i pi / N)), N/2 complex numbers stored split (N/2 real parts, then N/2 imaginary parts) = N doubles,
+// in the bit-reversed order of the decimation-in-frequency FFT (only pointwise products and the inverse read them).
 //
 // Forward (folding + twist): z_j = (a_j + i a_(j+N/2)) * zeta^j, j < N/2, then an N/2-point complex DFT.
 // Pointwise products of two transforms give the transform of the negacyclic product. Backward: inverse DFT,
 // multiply by zeta^-j / (N/2), c_j = Re, c_(j+N/2) = Im, rounded to the nearest integer modulo 2^64.
+//
+// FFT: own in-place radix-4 (AVX2/FMA) kernels, no bit reversal; measured against FFTW 3's FFTW_MEASURE plans on
+// this 2-core dev machine (N = 1024 and 2048) and kept as faster (see docs/tfhe.md).
 class FourierTransform {
  public:
-  // The transform for size N (created once per size, thread-safe; FFTW_MEASURE plans).
+  // The transform for size N (created once per size, thread-safe).
   static const FourierTransform& get(PolynomialSize N);
   ~FourierTransform();
   FourierTransform(const FourierTransform&) = delete;
@@ -57,17 +61,14 @@ class FourierTransform {
 
  private:
   explicit FourierTransform(size_t polynomial_size);
-  void execute_forward(double* data) const;
-  void execute_backward(double* data) const;
 
   size_t polynomial_size_;
-  FourierBuffer twist_;          // zeta^j, interleaved
-  FourierBuffer inverse_twist_;  // zeta^-j / (N/2), interleaved
-  void* forward_plan_ = nullptr;
-  void* backward_plan_ = nullptr;
+  FourierBuffer twist_;          // zeta^j, split
+  FourierBuffer inverse_twist_;  // zeta^-j / (N/2), split
+  FourierBuffer twiddles_;       // per FFT stage, see kernels::fft_twiddle_offset
 };
 
-// acc += a * b pointwise (Fourier polynomials of `doubles` doubles).
+// acc += a * b pointwise (Fourier polynomials of `doubles` doubles, split layout).
 void fourier_multiply_add(double* acc, const double* a, const double* b, size_t doubles);
 
 // Exact reference: c = a * b mod (X^N + 1) with arithmetic mod 2^64 (O(N^2)).

@@ -43,7 +43,8 @@ struct GlweCiphertext {
   GlweDimension glwe_dimension;
   PolynomialSize polynomial_size;
   std::vector<Torus> data;
-  GlweCiphertext(GlweDimension k, PolynomialSize N) : glwe_dimension(k), polynomial_size(N), data(glwe_size(k) * N.value) {}
+  GlweCiphertext(GlweDimension k, PolynomialSize N)
+      : glwe_dimension(k), polynomial_size(N), data(glwe_size(k) * N.value) {}
 };
 
 // Encrypts the polynomial `message` (N torus values) into `out` ((k + 1) * N words).
@@ -86,6 +87,9 @@ void ggsw_to_fourier(std::span<const Torus> ggsw, GlweDimension k, PolynomialSiz
 size_t external_product_scratch_size(GlweDimension k, PolynomialSize N, DecompositionLevelCount levels);
 void external_product_add(const FourierGgswView& ggsw, std::span<const Torus> glwe_in, std::span<Torus> glwe_out,
                           std::span<double> scratch);
+// The same, fetching the GGSW at `next_ggsw` (same shape; null: none) into cache while streaming this one.
+void external_product_add_prefetching(const FourierGgswView& ggsw, std::span<const Torus> glwe_in,
+                                      std::span<Torus> glwe_out, std::span<double> scratch, const double* next_ggsw);
 // Reference twin: exact schoolbook products with the standard-domain GGSW (tests only, O(N^2)).
 void external_product_reference(std::span<const Torus> ggsw, GlweDimension k, PolynomialSize N,
                                 DecompositionBaseLog base_log, DecompositionLevelCount levels,
@@ -94,6 +98,8 @@ void external_product_reference(std::span<const Torus> ggsw, GlweDimension k, Po
 // CMUX: acc <- acc + GGSW(b) [x] (X^power * acc - acc): acc becomes X^(b * power) * acc.
 size_t cmux_scratch_size(GlweDimension k, PolynomialSize N, DecompositionLevelCount levels);
 void cmux_rotate(const FourierGgswView& ggsw, size_t power, std::span<Torus> acc, std::span<double> scratch);
+void cmux_rotate_prefetching(const FourierGgswView& ggsw, size_t power, std::span<Torus> acc, std::span<double> scratch,
+                             const double* next_ggsw);
 // General CMUX: out = ct0 + GGSW(b) [x] (ct1 - ct0), an encryption of b ? M1 : M0.
 void cmux(const FourierGgswView& ggsw, std::span<const Torus> ct0, std::span<const Torus> ct1, std::span<Torus> out,
           std::span<double> scratch);

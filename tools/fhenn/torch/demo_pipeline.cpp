@@ -1,0 +1,53 @@
+// The demo network end to end (see demo_pipeline.hpp).
+#include "demo_pipeline.hpp"
+
+#include <chrono>
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/runtime/executor.hpp"
+
+namespace fhenn::cli {
+namespace {
+
+ir::SeenRanges seen_on(const compiler::CompiledModel& compiled, const Matrix& features) {
+  runtime::IntMatrix quantized(features.rows, features.cols);
+  quantized.values = compiled.client.quantize_rows(features);
+  ir::SeenRanges seen(compiled.circuit);
+  runtime::ClearExecutor().run_batch_observed(compiled.circuit, quantized, seen);
+  return seen;
+}
+
+}  // namespace
+
+deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
+                                        const runtime::PlanOptions& options) {
+  try {
+    return deploy::make_deployment(compiled, options);
+  } catch (const Error&) {
+    if (options.ranges == runtime::RangeSource::seen) throw;
+    auto seen_options = options;
+    seen_options.ranges = runtime::RangeSource::seen;
+    const auto seen = seen_on(compiled, train_features);
+    return deploy::make_deployment(compiled, seen_options, &seen);
+  }
+}
+
+DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings) {
+  nn::QatTrainOptions options = nn::demo_qat_config();
+  options.train.seed = settings.seed;
+  options.net.seed = settings.seed;
+  if (settings.epochs > 0) options.train.epochs = settings.epochs;
+  if (!settings.rounding) {
+    options.net.rounding_threshold_bits.reset();
+    options.net.rounding_noise_margin = 0.0;
+  }
+  options.train.label = settings.rounding ? "QAT training" : "QAT training (no rounding)";
+  const auto start = std::chrono::steady_clock::now();
+  nn::QatTrainResult trained = nn::train_qat(data, options);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  compiler::CompiledModel compiled = compiler::compile_qat(trained.net.to_qat_mlp(), data.train.features);
+  deploy::Deployment deployment = plan_demo_deployment(compiled, data.train.features, settings.plan);
+  return {options, std::move(trained), std::move(compiled), std::move(deployment), seconds};
+}
+
+}  // namespace fhenn::cli

@@ -1,0 +1,39 @@
+// The demo network end to end (data, QAT training, compilation, deployment): shared by `demo` and `bench inference`.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+
+#include "fhenn/compiler/compile.hpp"
+#include "fhenn/deploy/artifacts.hpp"
+#include "fhenn/nn/dataset.hpp"
+#include "fhenn/nn/qat_training.hpp"
+
+namespace fhenn::cli {
+
+struct DemoSettings {
+  uint64_t seed = 1;
+  int epochs = 0;                          // 0: the demo configuration's own
+  bool rounding = true;                    // false: the same network without rounding-aware training
+  runtime::PlanOptions plan;
+};
+
+struct DemoModel {
+  nn::QatTrainOptions options;
+  nn::QatTrainResult trained;
+  compiler::CompiledModel compiled;
+  deploy::Deployment deployment;
+  double training_seconds = 0.0;
+};
+
+// Plans a compiled model for the engine from worst-case ranges, or, when a lookup would then be wider than the
+// engine's 8 bits, from the ranges seen on the training features (as the reference sizes them).
+deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
+                                        const runtime::PlanOptions& options);
+
+// Trains the demo's QAT network (nn::demo_qat_config, seeded), compiles it and plans it for the engine. Without
+// rounding, lookups wider than the engine's 8 bits in the worst case fall back to the ranges seen on the
+// training set (as the reference sizes them).
+DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings);
+
+}  // namespace fhenn::cli
