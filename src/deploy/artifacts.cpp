@@ -6,6 +6,7 @@
 #include "fhenn/common/error.hpp"
 #include "fhenn/ir/serialize.hpp"
 #include "fhenn/runtime/engine_plan_io.hpp"
+#include "fhenn/runtime/executor.hpp"
 #include "fhenn/tfhe/serialization.hpp"
 
 namespace fhenn::deploy {
@@ -41,6 +42,14 @@ Deployment make_deployment(const compiler::CompiledModel& compiled, const runtim
   runtime::EnginePlan plan = runtime::plan_for_engine(compiled.circuit, options, seen);
   const std::string model_id = sha256_hex(server_content(compiled.circuit, plan));
   return {ClientPart{model_id, compiled, plan}, ServerPart{model_id, compiled.circuit, plan}};
+}
+
+ir::SeenRanges observe_ranges(const compiler::CompiledModel& compiled, const Matrix& features) {
+  runtime::IntMatrix quantized(features.rows, features.cols);
+  quantized.values = compiled.client.quantize_rows(features);
+  ir::SeenRanges seen(compiled.circuit);
+  runtime::ClearExecutor().run_batch_observed(compiled.circuit, quantized, seen);
+  return seen;
 }
 
 std::vector<uint8_t> serialize_client_part(const ClientPart& part) {

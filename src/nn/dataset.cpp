@@ -9,6 +9,7 @@
 #include <optional>
 #include <string_view>
 
+#include "fhenn/common/csv.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/nn/random.hpp"
 
@@ -53,108 +54,13 @@ void split_by_permutation(const Matrix& features, const std::vector<int64_t>& la
   out.train = select_rows(features, labels, all.subspan(test_size));
 }
 
-// ---- CSV ----------------------------------------------------------------------------------------------------
-
-std::string_view trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
-  const auto last = s.find_last_not_of(" \t\r");
-  return s.substr(first, last - first + 1);
-}
-
-std::string_view unquote(std::string_view s) {
-  return s.size() >= 2 && s.front() == '"' && s.back() == '"' ? s.substr(1, s.size() - 2) : s;
-}
-
-std::vector<std::string> split_fields(std::string_view line) {
-  std::vector<std::string> fields;
-  size_t start = 0;
-  while (true) {
-    const auto comma = line.find(',', start);
-    fields.emplace_back(
-        trim(line.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start)));
-    if (comma == std::string_view::npos) return fields;
-    start = comma + 1;
-  }
-}
-
-// The whole field as a double, or nullopt when it is not one number.
-std::optional<double> parse_double(std::string_view field) {
-  if (!field.empty() && field.front() == '+') field.remove_prefix(1);
-  double value = 0.0;
-  const auto [end, ec] = std::from_chars(field.data(), field.data() + field.size(), value);
-  if (field.empty() || end != field.data() + field.size()) return std::nullopt;
-  if (ec == std::errc::result_out_of_range) return std::strtod(std::string(field).c_str(), nullptr);  // +-inf or ~0
-  if (ec != std::errc()) return std::nullopt;
-  return value;
-}
-
-struct CsvLine {
-  size_t number = 0;  // 1-based line in the file
-  std::vector<std::string> fields;
-};
-
-struct CsvTable {
-  std::vector<std::string> header;  // empty when the file has no header row
-  std::vector<CsvLine> rows;
-};
-
-// Reads the non-blank lines; the first one is a header when one of its fields is not a number.
-CsvTable read_csv_table(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  FHENN_CHECK(in.good(), "cannot open the data file ", path.string(), ": check the path and permissions");
-  CsvTable table;
-  std::string text;
-  for (size_t number = 1; std::getline(in, text); ++number) {
-    if (!trim(text).empty()) table.rows.push_back({number, split_fields(text)});
-  }
-  FHENN_CHECK(!table.rows.empty(), "the data file ", path.string(), " is empty: expected comma-separated rows of ",
-              "numeric features and an integer label");
-  const auto& first = table.rows.front().fields;
-  if (std::ranges::any_of(first, [](const std::string& f) { return !parse_double(f).has_value(); })) {
-    for (const auto& f : first) table.header.emplace_back(unquote(f));
-    table.rows.erase(table.rows.begin());
-  }
-  return table;
-}
-
-size_t find_label_column(const CsvTable& table, const std::string& label_column, const std::filesystem::path& path) {
-  const size_t width = table.header.empty() ? table.rows.front().fields.size() : table.header.size();
-  if (label_column.empty()) return width - 1;
-  FHENN_CHECK(!table.header.empty(), path.string(), ": the label column '", label_column,
-              "' was asked for, but the file has no header row (its first line is all numbers); add a header or ",
-              "leave the label column unset to use the last column");
-  const auto it = std::ranges::find(table.header, label_column);
-  if (it == table.header.end()) {
-    std::string names;
-    for (const auto& name : table.header) names += (names.empty() ? "" : ", ") + name;
-    fail(path.string(), ":", table.rows.empty() ? 1 : table.rows.front().number - 1, ": no column named '",
-         label_column, "' in the header; the columns are: ", names);
-  }
-  return static_cast<size_t>(it - table.header.begin());
-}
-
-std::string column_name(const CsvTable& table, size_t column) {
-  return table.header.empty() ? concat("column ", column + 1)
-                              : concat("column ", column + 1, " ('", table.header[column], "')");
-}
-
-double parse_feature(const CsvTable& table, const CsvLine& row, size_t column, const std::filesystem::path& path) {
+int64_t parse_label(const CsvTable& table, const CsvLine& row, size_t column) {
+  const std::filesystem::path& path = table.path;
   const std::string& field = row.fields[column];
-  const auto value = parse_double(field);
-  FHENN_CHECK(value.has_value(), path.string(), ":", row.number, ": ", column_name(table, column), ": '", field,
-              "' is not a number");
-  FHENN_CHECK(std::isfinite(*value), path.string(), ":", row.number, ": ", column_name(table, column), ": '", field,
-              "' is not a finite number (NaN and infinities are not valid features)");
-  return *value;
-}
-
-int64_t parse_label(const CsvTable& table, const CsvLine& row, size_t column, const std::filesystem::path& path) {
-  const std::string& field = row.fields[column];
-  const auto value = parse_double(field);
+  const auto value = parse_csv_number(field);
   const bool is_class =
       value.has_value() && std::isfinite(*value) && *value >= 0 && *value < 1e9 && *value == std::floor(*value);
-  FHENN_CHECK(is_class, path.string(), ":", row.number, ": ", column_name(table, column), ": the label '", field,
+  FHENN_CHECK(is_class, path.string(), ":", row.number, ": ", table.column_name(column), ": the label '", field,
               "' is not a class number (labels must be integers 0, 1, 2, ...)");
   return static_cast<int64_t>(*value);
 }
@@ -187,23 +93,21 @@ Dataset load_csv(const std::filesystem::path& path, const std::string& label_col
                  uint64_t seed) {
   FHENN_CHECK(test_fraction > 0.0 && test_fraction < 1.0, "the test fraction must be in (0, 1), got ", test_fraction);
   const CsvTable table = read_csv_table(path);
-  FHENN_CHECK(!table.rows.empty(), path.string(), ": the file has a header row but no data rows");
-  const size_t width = table.header.empty() ? table.rows.front().fields.size() : table.header.size();
+  const size_t width = table.width();
   FHENN_CHECK(width >= 2, path.string(), ": each row needs at least one feature and a label; found ", width, " column");
-  const size_t label_index = find_label_column(table, label_column, path);
+  const size_t label_index = label_column.empty() ? width - 1 : table.find_column(label_column);
 
   Matrix features(table.rows.size(), width - 1);
   std::vector<int64_t> labels(table.rows.size());
   for (size_t r = 0; r < table.rows.size(); ++r) {
     const CsvLine& row = table.rows[r];
-    FHENN_CHECK(row.fields.size() == width, path.string(), ":", row.number, ": ragged row: ", row.fields.size(),
-                " columns where ", table.header.empty() ? "the first row has " : "the header has ", width);
+    check_csv_row_width(table, row);
     size_t feature = 0;
     for (size_t c = 0; c < width; ++c) {
       if (c == label_index) {
-        labels[r] = parse_label(table, row, c, path);
+        labels[r] = parse_label(table, row, c);
       } else {
-        features.at(r, feature++) = parse_feature(table, row, c, path);
+        features.at(r, feature++) = parse_csv_feature(table, row, c);
       }
     }
   }

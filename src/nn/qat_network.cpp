@@ -31,12 +31,22 @@ void check_options(const QatNetOptions& options) {
   FHENN_CHECK(options.bits >= 2 && options.bits <= 16, "--bits ", options.bits, " is not in [2, 16]");
   FHENN_CHECK(options.input_bits == 0 || (options.input_bits >= 2 && options.input_bits <= 16), "input bits ",
               options.input_bits, " is not in [2, 16] (0: same as bits)");
+  FHENN_CHECK(options.weight_bits == 0 || (options.weight_bits >= 2 && options.weight_bits <= 16), "weight bits ",
+              options.weight_bits, " is not in [2, 16] (0: same as bits)");
   if (options.rounding_threshold_bits) {
     FHENN_CHECK(*options.rounding_threshold_bits >= 2 && *options.rounding_threshold_bits <= 16,
                 "rounding threshold bits ", *options.rounding_threshold_bits, " is not in [2, 16]");
   }
   FHENN_CHECK(options.rounding_noise_margin >= 0.0 && options.rounding_noise_margin <= 0.5, "rounding noise margin ",
               options.rounding_noise_margin, " is not in [0, 0.5]");
+  if (options.lookup_noise) {
+    const LookupNoise& noise = *options.lookup_noise;
+    FHENN_CHECK(noise.variance_per_squared_norm >= 0.0 && noise.variance_constant >= 0.0 && noise.scale >= 0.0,
+                "lookup noise variances and scale must be >= 0, got ", noise.variance_per_squared_norm, ", ",
+                noise.variance_constant, " and ", noise.scale);
+    FHENN_CHECK(options.rounding_noise_margin == 0.0,
+                "choose one model of the encrypted lookup: a rounding noise margin or the Gaussian lookup noise");
+  }
 }
 
 // Weights uniform in [-1, 1] (the reference's QAT initialisation), biases uniform in +-1/sqrt(fan_in)
@@ -70,6 +80,8 @@ std::string to_string(InputRange range) {
   switch (range) {
     case InputRange::unit:
       return "unit";
+    case InputRange::positive:
+      return "positive";
     case InputRange::data:
       return "data";
     case InputRange::learned:
@@ -82,17 +94,28 @@ std::string to_string(ActivationMode mode) {
   return mode == ActivationMode::unit ? "unit" : "learned";
 }
 
+std::string to_string(RoundingFit fit) {
+  return fit == RoundingFit::layer_range ? "layer" : "neuron";
+}
+
 InputRange parse_input_range(std::string_view text) {
   if (text == "unit") return InputRange::unit;
+  if (text == "positive") return InputRange::positive;
   if (text == "data") return InputRange::data;
   if (text == "learned") return InputRange::learned;
-  fail("unknown input range '", text, "': expected unit, data or learned");
+  fail("unknown input range '", text, "': expected unit, positive, data or learned");
 }
 
 ActivationMode parse_activation_mode(std::string_view text) {
   if (text == "unit") return ActivationMode::unit;
   if (text == "learned") return ActivationMode::learned;
   fail("unknown activation quantizer '", text, "': expected unit or learned");
+}
+
+RoundingFit parse_rounding_fit(std::string_view text) {
+  if (text == "layer") return RoundingFit::layer_range;
+  if (text == "neuron") return RoundingFit::neuron_spans;
+  fail("unknown rounding fit '", text, "': expected layer or neuron");
 }
 
 torch::Tensor to_float64_tensor(const Matrix& m) {
@@ -122,20 +145,36 @@ torch::Tensor round_accumulator(const torch::Tensor& accumulator, int shift, dou
   return accumulator + (rounded - accumulator).detach();
 }
 
+torch::Tensor read_noisy_accumulator(const torch::Tensor& accumulator, int shift, const torch::Tensor& sigma,
+                                     std::optional<torch::Generator> generator) {
+  FHENN_CHECK(shift >= 0 && shift < 53, "rounding shift ", shift, " is not in [0, 52]");
+  FHENN_CHECK(sigma.numel() == 0 || sigma.min().item<double>() >= 0.0, "lookup noise sigma must be >= 0");
+  const auto options = torch::TensorOptions().dtype(torch::kFloat64);
+  const torch::Tensor normal =
+      generator ? torch::randn(accumulator.sizes(), *generator, options) : torch::randn(accumulator.sizes(), options);
+  const double step = std::ldexp(1.0, shift);
+  const torch::Tensor read = accumulator.detach() + normal * sigma.to(torch::kFloat64) + step / 2.0;
+  const torch::Tensor rounded = torch::floor(read / step) * step;
+  return accumulator + (rounded - accumulator).detach();
+}
+
 QatNet::QatNet(QatNetOptions options) : options_(std::move(options)) {
   check_options(options_);
   const int input_bits = options_.input_bits ? options_.input_bits : options_.bits;
-  input_quantizer_ = make_quant_identity(unit_grid(input_bits), -1.0, 1.0);
+  input_quantizer_ = options_.input_range == InputRange::positive
+                         ? make_quant_identity({.bits = input_bits, .is_signed = false, .narrow_range = false}, 0.0, 1.0)
+                         : make_quant_identity(unit_grid(input_bits), -1.0, 1.0);
+  const int weight_bits = options_.weight_bits ? options_.weight_bits : options_.bits;
   SplitMix64 rng(derive_seed(options_.seed, kWeightStream));
   int in_features = options_.input_size;
   for (int width : options_.hidden_sizes) {
-    linears_.push_back(make_linear(in_features, width, options_.bits, rng));
+    linears_.push_back(make_linear(in_features, width, weight_bits, rng));
     activations_.push_back(options_.activation == ActivationMode::unit
                                ? make_quant_identity(unit_grid(options_.bits), -1.0, 1.0)
                                : make_quant_relu(options_.bits, 1.0));
     in_features = width;
   }
-  linears_.push_back(make_linear(in_features, options_.num_classes, options_.bits, rng));
+  linears_.push_back(make_linear(in_features, options_.num_classes, weight_bits, rng));
   noise_generator_ = at::detail::createCPUGenerator(derive_seed(options_.seed, kNoiseStream));
 }
 
@@ -161,7 +200,9 @@ void QatNet::calibrate(const Matrix& features, size_t max_samples) {
               " features, the network expects ", options_.input_size);
   const torch::Tensor x = to_float64_tensor(features).narrow(0, 0, std::min(max_samples, features.rows));
   torch::NoGradGuard no_grad;
-  if (options_.input_range != InputRange::unit) input_quantizer_ = data_input_quantizer(x);
+  if (options_.input_range == InputRange::data || options_.input_range == InputRange::learned) {
+    input_quantizer_ = data_input_quantizer(x);
+  }
   // Each learned activation scale from the statistics of its layer, given the layers before it.
   torch::Tensor layer_input = input_quantizer_.forward(x);
   for (size_t i = 0; i < activations_.size(); ++i) {
@@ -176,7 +217,7 @@ void QatNet::calibrate(const Matrix& features, size_t max_samples) {
 }
 
 torch::Tensor QatNet::forward(const torch::Tensor& x) {
-  return run_layers(x, training_ && options_.rounding_noise_margin > 0.0).logits;
+  return run_layers(x, training_ && (options_.rounding_noise_margin > 0.0 || options_.lookup_noise)).logits;
 }
 
 QatOutputs QatNet::run(const torch::Tensor& x) const {
@@ -192,7 +233,7 @@ QatOutputs QatNet::run_layers(const torch::Tensor& x, bool with_noise) const {
     const QuantLinear& linear = linears_[i];
     torch::Tensor accumulator = torch::matmul(x_int, linear.integer_weights().t());  // exact: integers < 2^53
     const bool last = i + 1 == linears_.size();
-    if (!last) accumulator = round_hidden_accumulator(accumulator, rounding_shift(i), with_noise);
+    if (!last) accumulator = round_hidden_accumulator(i, accumulator, with_noise);
     // Left to right, as the compiler's tables compute it (compiler/quantized_model.hpp (L3)): same doubles.
     const torch::Tensor y = accumulator * x_scale * linear.weight_scale() + linear.bias();
     if (last) return {y, accumulator};
@@ -201,9 +242,22 @@ QatOutputs QatNet::run_layers(const torch::Tensor& x, bool with_noise) const {
   }
 }
 
-torch::Tensor QatNet::round_hidden_accumulator(const torch::Tensor& accumulator, int shift, bool with_noise) const {
+torch::Tensor QatNet::round_hidden_accumulator(size_t index, const torch::Tensor& accumulator, bool with_noise) const {
+  const int shift = rounding_shift(index);
   if (!with_noise) return nn::round_accumulator(accumulator, shift);
+  if (options_.lookup_noise) {
+    return read_noisy_accumulator(accumulator, shift, lookup_noise_sigma(index, shift), noise_generator_);
+  }
   return nn::round_accumulator(accumulator, shift, options_.rounding_noise_margin, noise_generator_);
+}
+
+// (S1) of docs/encrypted.md: sigma_i = sqrt(A ||w_i||^2 + B) * 2^(w + 1), w = index bits + shift, per neuron.
+torch::Tensor QatNet::lookup_noise_sigma(size_t index, int shift) const {
+  const LookupNoise& noise = *options_.lookup_noise;
+  const torch::Tensor squared_norms = linears_[index].integer_weights().detach().square().sum(1);
+  const double units_per_torus = std::ldexp(1.0, lookup_index_bits(index) + shift + 1);
+  return torch::sqrt(squared_norms * noise.variance_per_squared_norm + noise.variance_constant) *
+         (units_per_torus * noise.scale);
 }
 
 std::pair<int64_t, int64_t> QatNet::layer_input_range(size_t index) const {
@@ -212,7 +266,7 @@ std::pair<int64_t, int64_t> QatNet::layer_input_range(size_t index) const {
   return {std::max<int64_t>(previous.qmin(), 0), previous.qmax()};  // a ReLU comes before it
 }
 
-AccumulatorBounds QatNet::accumulator_bounds(size_t index) const {
+std::pair<torch::Tensor, torch::Tensor> QatNet::neuron_accumulator_bounds(size_t index) const {
   FHENN_ASSERT_LT(index, linears_.size());
   torch::NoGradGuard no_grad;
   const auto [lowest, highest] = layer_input_range(index);
@@ -221,17 +275,44 @@ AccumulatorBounds QatNet::accumulator_bounds(size_t index) const {
   const torch::Tensor negative = w.clamp_max(0.0).sum(1);
   const auto low = static_cast<double>(lowest);
   const auto high = static_cast<double>(highest);
+  return {positive * low + negative * high, positive * high + negative * low};
+}
+
+AccumulatorBounds QatNet::accumulator_bounds(size_t index) const {
+  const auto [minimum, maximum] = neuron_accumulator_bounds(index);
   AccumulatorBounds bounds;
-  bounds.min = static_cast<int64_t>((positive * low + negative * high).min().item<double>());
-  bounds.max = static_cast<int64_t>((positive * high + negative * low).max().item<double>());
+  bounds.min = static_cast<int64_t>(minimum.min().item<double>());
+  bounds.max = static_cast<int64_t>(maximum.max().item<double>());
   bounds.bits = range_bits(bounds.min, bounds.max);
   return bounds;
 }
 
+// max_i (round_msbs(max_i, shift) - round_msbs(min_i, shift)) over the neurons of layer `index` (round_msbs as
+// floor((a + 2^(shift-1)) / 2^shift), exact in float64).
+int QatNet::widest_rounded_span(size_t index, int shift) const {
+  const auto [minimum, maximum] = neuron_accumulator_bounds(index);
+  if (shift == 0) return static_cast<int>((maximum - minimum).max().item<double>());
+  const double step = std::ldexp(1.0, shift);
+  const auto rounded = [step](const torch::Tensor& a) { return torch::floor((a + step / 2.0) / step); };
+  return static_cast<int>((rounded(maximum) - rounded(minimum)).max().item<double>());
+}
+
 int QatNet::rounding_shift(size_t index) const {
   if (!options_.rounding_threshold_bits || index + 1 >= linears_.size()) return 0;
-  const AccumulatorBounds bounds = accumulator_bounds(index);
-  return quant::rounding_shift_for_range(bounds.min, bounds.max, *options_.rounding_threshold_bits);
+  const int bits = *options_.rounding_threshold_bits;
+  if (options_.rounding_fit == RoundingFit::layer_range) {
+    const AccumulatorBounds bounds = accumulator_bounds(index);
+    return quant::rounding_shift_for_range(bounds.min, bounds.max, bits);
+  }
+  int shift = 0;
+  while (unsigned_bits(static_cast<uint64_t>(widest_rounded_span(index, shift))) > bits) ++shift;
+  return shift;
+}
+
+int QatNet::lookup_index_bits(size_t index) const {
+  FHENN_CHECK(index + 1 < linears_.size(), "layer ", index, " has no table lookup (the last layer is ",
+              linears_.size() - 1, ")");
+  return unsigned_bits(static_cast<uint64_t>(widest_rounded_span(index, rounding_shift(index))));
 }
 
 QatPredictions QatNet::predict(const Matrix& features, const std::vector<int64_t>* labels) const {

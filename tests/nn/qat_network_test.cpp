@@ -171,6 +171,97 @@ TEST(QatNetwork, NoisyRoundingFlipsOnlyNeighboursOfABoundary) {
   EXPECT_THROW(round_accumulator(acc, -1), Error);
 }
 
+TEST(QatNetwork, NoisyReadIsTheEngineLookupModel) {
+  // shift 2 (step 4): without noise, round_msbs (ties up); with sigma 0.3, a = 2 (mod 4), exactly half-way, reads
+  // either neighbour with probability 1/2, a = 1 and a = 3 lie 1/2 from the boundary at 2 (P(N > 1/0.3) ~ 4e-4),
+  // a = 0 never changes.
+  const int trials = 4000;
+  std::vector<double> values;
+  for (int t = 0; t < trials; ++t)
+    for (int a = 0; a < 8; ++a) values.push_back(a);
+  const torch::Tensor acc = torch::tensor(values, torch::kFloat64).set_requires_grad(true);
+  const torch::Tensor exact = round_accumulator(acc.detach(), 2);
+  EXPECT_TRUE(torch::equal(read_noisy_accumulator(acc.detach(), 2, torch::zeros({1}, torch::kFloat64)), exact));
+  const torch::Tensor noisy =
+      read_noisy_accumulator(acc, 2, torch::full({1}, 0.3, torch::kFloat64), at::detail::createCPUGenerator(5));
+  noisy.sum().backward();
+  EXPECT_TRUE(torch::equal(acc.grad(), torch::ones_like(acc)));  // straight through
+  const torch::Tensor difference = (noisy.detach() - exact).reshape({trials, 8});
+  EXPECT_TRUE(torch::all(difference.abs() <= 4.0).item<bool>());
+  const torch::Tensor flip_rate = (difference != 0).to(torch::kFloat64).mean(0);
+  for (int a = 0; a < 8; ++a) {
+    EXPECT_NEAR(flip_rate[a].item<double>(), a % 4 == 2 ? 0.5 : 0.0, 0.03) << "a = " << a;
+  }
+  // Per-neuron sigma broadcasts over the last dimension; shift 0 rounds the noisy value to an integer.
+  const torch::Tensor pair = torch::tensor({10.0, 10.0}, torch::kFloat64).repeat({trials, 1});
+  const torch::Tensor read = read_noisy_accumulator(pair, 0, torch::tensor({0.0, 1.0}, torch::kFloat64),
+                                                    at::detail::createCPUGenerator(6));
+  EXPECT_TRUE(torch::all(read.select(1, 0) == 10.0).item<bool>());
+  EXPECT_NEAR((read.select(1, 1) != 10.0).to(torch::kFloat64).mean().item<double>(), 0.617, 0.03);  // P(|N| > 1/2)
+  EXPECT_THROW(read_noisy_accumulator(acc, 53, torch::zeros({1}, torch::kFloat64)), Error);
+  EXPECT_THROW(read_noisy_accumulator(acc, 2, torch::full({1}, -1.0, torch::kFloat64)), Error);
+}
+
+TEST(QatNetwork, NeuronSpanFitDropsFewerBitsAndReadsAtMostTheRoundingBits) {
+  QatNetOptions options;
+  options.hidden_sizes = {30, 30};
+  options.bits = 4;
+  options.rounding_threshold_bits = 4;
+  const QatNet by_layer(options);
+  options.rounding_fit = RoundingFit::neuron_spans;
+  const QatNet by_neuron(options);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_LE(by_neuron.rounding_shift(i), by_layer.rounding_shift(i));
+    EXPECT_LE(by_neuron.lookup_index_bits(i), 4);
+    EXPECT_LE(by_layer.lookup_index_bits(i), 4);
+  }
+  EXPECT_LT(by_neuron.rounding_shift(1), by_layer.rounding_shift(1));  // 30 inputs: neurons are narrower than the layer
+  EXPECT_THROW(by_neuron.lookup_index_bits(2), Error);                // the last layer has no lookup
+  EXPECT_EQ(parse_rounding_fit("neuron"), RoundingFit::neuron_spans);
+  EXPECT_EQ(to_string(RoundingFit::layer_range), "layer");
+  EXPECT_THROW(parse_rounding_fit("global"), Error);
+}
+
+TEST(QatNetwork, GaussianLookupNoiseTrainsNoisyAndEvaluatesExactly) {
+  QatNetOptions options;
+  options.hidden_sizes = {20, 20};
+  options.rounding_threshold_bits = 4;
+  options.lookup_noise = LookupNoise{.variance_per_squared_norm = 1e-6, .variance_constant = 1e-6};
+  QatNet net(options);
+  const torch::Tensor x = to_float64_tensor(random_features(50, 2, 0.0, 1.0, 1));
+  net.set_training(true);
+  EXPECT_FALSE(torch::equal(net.forward(x), net.run(x).logits));
+  net.set_training(false);
+  EXPECT_TRUE(torch::equal(net.forward(x), net.run(x).logits));
+  options.rounding_noise_margin = 0.1;  // two models of the same noise: refused
+  EXPECT_THROW(QatNet{options}, Error);
+  options.rounding_noise_margin = 0.0;
+  options.lookup_noise->scale = -1.0;
+  EXPECT_THROW(QatNet{options}, Error);
+}
+
+TEST(QatNetwork, WeightBitsAndPositiveInputRange) {
+  QatNetOptions options;
+  options.weight_bits = 2;
+  options.input_range = InputRange::positive;
+  options.input_bits = 2;
+  const QatNet net(options);
+  for (const QuantLinear& linear : net.linears()) {
+    EXPECT_LE(linear.integer_weights().abs().max().item<double>(), 1.0);  // ternary
+  }
+  const quant::UniformQuantizer q = net.input_quantizer().exported();
+  EXPECT_FALSE(q.is_signed);
+  EXPECT_EQ(q.qmax(), 3);
+  // On [0, 1] it gives the guide's 3-bit signed integers (rint(3x)).
+  QatNetOptions guide;
+  const QatNet reference(guide);
+  const torch::Tensor x = to_float64_tensor(random_features(200, 2, -0.05, 1.05, 8));
+  EXPECT_TRUE(torch::equal(net.input_quantizer().integers(x), reference.input_quantizer().integers(x)));
+  EXPECT_EQ(parse_input_range("positive"), InputRange::positive);
+  options.weight_bits = 1;
+  EXPECT_THROW(QatNet{options}, Error);
+}
+
 TEST(QatNetwork, TrainingForwardWithoutNoiseIsTheExactForward) {
   QatNetOptions options;
   options.hidden_sizes = {20, 20};

@@ -6,8 +6,10 @@
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compatibility.hpp"
 #include "fhenn/compiler/model_io.hpp"
+#include "fhenn/deploy/artifacts.hpp"
 #include "fhenn/ir/printer.hpp"
 #include "output.hpp"
+#include "plan_options.hpp"
 #include "workflow.hpp"
 
 namespace fhenn::cli {
@@ -25,6 +27,9 @@ struct CompileCommand {
   std::string measure = "worst-case";
   bool no_precision_check = false;
   std::string json;
+  std::string client;  // deployment: the client part, with the engine plan
+  std::string server;  // deployment: the server part
+  PlanFlags plan;
 };
 
 compiler::PrecisionLimits precision_limits(const CompileCommand& c) {
@@ -54,6 +59,21 @@ void run_compile(const CompileCommand& c) {
   for (const auto& problem : problems) text << "warning (--no-precision-check): " << problem.message << "\n";
   compiler::save_compiled(compiled, c.out);
   text << "saved " << c.out << "\n";
+  std::optional<deploy::Deployment> deployment;
+  if (!c.client.empty() || !c.server.empty()) {
+    FHENN_CHECK(!c.client.empty() && !c.server.empty(), "--client and --server go together: give both paths");
+    const auto options = c.plan.options();
+    if (options.ranges == runtime::RangeSource::seen) {
+      const auto seen = deploy::observe_ranges(compiled, data.train.features);
+      deployment = deploy::make_deployment(compiled, options, &seen);
+    } else {
+      deployment = deploy::make_deployment(compiled, options);
+    }
+    deploy::save_client_part(deployment->client, c.client);
+    deploy::save_server_part(deployment->server, c.server);
+    text << runtime::describe_plan(compiled.circuit, deployment->client.plan) << "saved the client part " << c.client
+         << " and the server part " << c.server << " (model " << deployment->client.model_id.substr(0, 12) << ")\n";
+  }
   if (!c.json.empty()) {
     nlohmann::json j{{"model", c.model},
                      {"compiled", c.out},
@@ -68,6 +88,17 @@ void run_compile(const CompileCommand& c) {
                      {"op_inputs", n.op_inputs},
                      {"op_weights", n.op_weights},
                      {"model_outputs", n.model_outputs}};
+    }
+    if (deployment) {
+      const auto& plan = deployment->client.plan;
+      j["deployment"] = {{"model_id", deployment->client.model_id},
+                         {"client", c.client},
+                         {"server", c.server},
+                         {"parameter_set", plan.params.name},
+                         {"bootstraps_per_sample", plan.bootstraps_per_sample},
+                         {"max_lookup_input_bits", plan.max_index_bits},
+                         {"p_error_per_lookup", plan.p_error_per_lookup},
+                         {"predicted_failure_per_lookup", plan.predicted_failure_per_lookup}};
     }
     j["rounding_threshold_bits"] =
         compiled.rounding_threshold_bits ? nlohmann::json(*compiled.rounding_threshold_bits) : nlohmann::json(nullptr);
@@ -94,6 +125,9 @@ void setup_compile(CLI::App& root) {
   cmd->add_flag("--no-precision-check", c->no_precision_check,
                 "Save the circuit even when it is too wide for the engine (for runs in the clear)");
   cmd->add_option("--json", c->json, "Also write the bit-width report as JSON to this file ('-': stdout)");
+  cmd->add_option("--client", c->client, "Also plan the circuit for the engine and write the client part here");
+  cmd->add_option("--server", c->server, "... and the server part here (the circuit and its plan, nothing secret)");
+  c->plan.add_to(*cmd);
   cmd->callback([c] { run_compile(*c); });
 }
 

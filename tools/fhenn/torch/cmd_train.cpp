@@ -1,4 +1,5 @@
-// `fhenn train`: trains a fully connected classifier (optionally pruned) and saves it as a torch-free model file.
+// `fhenn train`: trains a fully connected classifier (float, or quantization-aware with --qat), optionally pruned,
+// and saves it as a torch-free model file.
 #include <iostream>
 #include <memory>
 
@@ -7,6 +8,7 @@
 #include "fhenn/common/progress.hpp"
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/nn/mlp.hpp"
+#include "fhenn/nn/qat_training.hpp"
 #include "output.hpp"
 #include "workflow.hpp"
 
@@ -21,6 +23,13 @@ struct TrainCommand {
   std::string prune_mode = "layer";
   std::string out;
   std::string json;
+  // --qat: quantization-aware training (Brevitas-style quantizers in the loop)
+  bool qat = false;
+  int bits = 3;
+  std::optional<int> rounding_bits;
+  double rounding_noise = 0.0;
+  std::string input_range = "unit";
+  std::string activation = "learned";
 };
 
 nlohmann::json pruning_json(const nn::TrainedMlp& trained, const TrainCommand& c) {
@@ -30,8 +39,51 @@ nlohmann::json pruning_json(const nn::TrainedMlp& trained, const TrainCommand& c
   return {{"max_non_zero", *c.prune}, {"mode", c.prune_mode}, {"max_non_zero_per_neuron", per_layer}};
 }
 
+void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
+  nn::QatTrainOptions options;
+  options.train = c.train;
+  options.net.hidden_sizes = c.hidden;
+  options.net.bits = c.bits;
+  options.net.rounding_threshold_bits = c.rounding_bits;
+  options.net.rounding_noise_margin = c.rounding_noise;
+  options.net.input_range = nn::parse_input_range(c.input_range);
+  options.net.activation = nn::parse_activation_mode(c.activation);
+  options.net.seed = c.train.seed;
+  if (c.prune) {
+    options.max_non_zero = *c.prune;
+    options.prune_mode = nn::parse_prune_mode(c.prune_mode);
+  }
+  const auto trained = nn::train_qat(data, options);
+  compiler::save_model(trained.net.to_qat_mlp(), c.out);
+  std::ostream& text = c.json == "-" ? std::cerr : std::cout;
+  text << "trained a quantization-aware network (" << c.bits << " bits";
+  if (c.rounding_bits) text << ", accumulators rounded to " << *c.rounding_bits << " bits";
+  text << ") in " << ProgressBar::format_duration(trained.training.seconds) << ": train accuracy "
+       << percent(trained.train_accuracy) << ", test accuracy " << percent(trained.test_accuracy)
+       << " (exactly what its circuit computes)\nsaved " << c.out << "\n";
+  if (!c.json.empty()) {
+    write_json({{"model", c.out},
+                {"qat", true},
+                {"data", c.data.to_json()},
+                {"hidden", c.hidden},
+                {"bits", c.bits},
+                {"rounding_bits", c.rounding_bits ? nlohmann::json(*c.rounding_bits) : nlohmann::json(nullptr)},
+                {"epochs", c.train.epochs},
+                {"seed", c.train.seed},
+                {"max_non_zero_per_neuron", trained.max_non_zero_per_neuron},
+                {"train_accuracy", trained.train_accuracy},
+                {"test_accuracy", trained.test_accuracy},
+                {"seconds", trained.training.seconds}},
+               c.json);
+  }
+}
+
 void run_train(const TrainCommand& c) {
   const auto data = c.data.load();
+  if (c.qat) {
+    run_train_qat(c, data);
+    return;
+  }
   nn::MlpTrainOptions options;
   options.train = c.train;
   if (c.prune) options.pruning = nn::PruningOptions{*c.prune, nn::parse_prune_mode(c.prune_mode)};
@@ -94,6 +146,16 @@ void setup_train(CLI::App& root) {
                   "initial weights, held while training)");
   cmd->add_option("--prune-mode", c->prune_mode,
                   "'layer' (the reference's per-layer L1 count: a bound on average) or 'neuron' (every neuron)")
+      ->capture_default_str();
+  cmd->add_flag("--qat", c->qat, "Quantization-aware training: quantizers in the loop, exactly what the circuit runs");
+  cmd->add_option("--bits", c->bits, "--qat: bits of the weights, activations and inputs")->capture_default_str();
+  cmd->add_option("--rounding-bits", c->rounding_bits,
+                  "--qat: keep this many most significant bits of each accumulator before its lookup");
+  cmd->add_option("--rounding-noise", c->rounding_noise,
+                  "--qat: train with the encrypted runtime's off-by-one rounding near boundaries (margin, 0..0.5)");
+  cmd->add_option("--input-range", c->input_range, "--qat: input quantizer range: unit ([-1, 1]), data or learned")
+      ->capture_default_str();
+  cmd->add_option("--activation", c->activation, "--qat: quantizer after each ReLU: unit or learned (QuantReLU)")
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Where to save the model (.fhm)")->required();
   cmd->add_option("--json", c->json, "Also write the results as JSON to this file ('-': stdout)");

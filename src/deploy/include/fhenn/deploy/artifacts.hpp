@@ -41,6 +41,10 @@ struct Deployment {
 Deployment make_deployment(const compiler::CompiledModel& compiled, const runtime::PlanOptions& options,
                            const ir::SeenRanges* seen = nullptr);
 
+// The ranges every node takes when the client's quantization of `features` runs through the circuit (for
+// RangeSource::seen).
+ir::SeenRanges observe_ranges(const compiler::CompiledModel& compiled, const Matrix& features);
+
 // Secret keys: stay with the client.
 struct SecretKeys {
   std::string model_id;

@@ -18,6 +18,8 @@ namespace fhenn::nn {
 // How the input quantizer's scale is chosen (issue 5, item 7).
 enum class InputRange {
   unit,     // the guide: QuantIdentity, constant, signed narrow on [-1, 1]: scale 1 / (2^(b-1) - 1)
+  positive,  // constant, unsigned on [0, 1]: scale 1 / (2^b - 1), for features known to lie in [0, 1]; at b = 2 it
+             // gives the guide's 3-bit integers on [0, 1] (thresholds 1/6, 1/2, 5/6) with half the declared range
   data,     // constant, from the training data: unsigned, scale = max / qmax, unless some value is below -scale/2
             // (then signed narrow, scale = max|x| / qmax)
   learned,  // initialised like `data`, then learned with the weights
@@ -29,10 +31,32 @@ enum class ActivationMode {
   learned,  // QuantReLU: unsigned, scale learned, initialised from the mean per-sample activation maximum
 };
 
+// How a hidden layer's rounding shift is chosen for rounding_threshold_bits = r.
+enum class RoundingFit {
+  layer_range,   // the layer's worst-case accumulator range (over all neurons), rounded, fits in r bits: every
+                 // value a lookup of the layer reads is an r-bit integer (the reference's definition)
+  neuron_spans,  // each neuron's worst-case accumulator span, rounded, fits in r bits: what the engine needs, since
+                 // each lookup element subtracts its own minimum (docs/encrypted.md (E2)); a finer shift, so
+                 // fewer low bits dropped, at equal bootstrap precision
+};
+
+// The encrypted runtime's noise at a table lookup's input (tfhe::noise::pbs_input_variance, formula (9)), as a
+// variance relative to the torus: per_squared_norm * ||w_i||^2 + constant for a lookup element fed by the integer
+// weights w_i. Training with it (QatNetOptions::lookup_noise) adds e ~ N(0, sigma_i^2) to each hidden accumulator
+// before its rounding, with sigma_i converted to accumulator units as the simulator does (docs/encrypted.md (S1)):
+// times 2^(w + 1), w = lookup_index_bits + shift, the encoding the engine plan gives that accumulator.
+struct LookupNoise {
+  double variance_per_squared_norm = 0.0;
+  double variance_constant = 0.0;
+  double scale = 1.0;  // multiplies sigma (> 1: a safety margin)
+};
+
 std::string to_string(InputRange range);
 std::string to_string(ActivationMode mode);
-InputRange parse_input_range(std::string_view text);          // "unit" | "data" | "learned", else fhenn::Error
+std::string to_string(RoundingFit fit);
+InputRange parse_input_range(std::string_view text);  // "unit" | "positive" | "data" | "learned", else fhenn::Error
 ActivationMode parse_activation_mode(std::string_view text);  // "unit" | "learned", else fhenn::Error
+RoundingFit parse_rounding_fit(std::string_view text);          // "layer" | "neuron", else fhenn::Error
 
 struct QatNetOptions {
   int input_size = 2;
@@ -40,6 +64,7 @@ struct QatNetOptions {
   int num_classes = 2;
   int bits = 3;        // weights and activations of every layer (the guide's 100-bit last layer is a bug)
   int input_bits = 0;  // the input quantizer's bits; 0: `bits`
+  int weight_bits = 0;  // the linear layers' weight bits; 0: `bits` (2: ternary weights, ||w_i||^2 = non-zeros)
   InputRange input_range = InputRange::unit;
   ActivationMode activation = ActivationMode::learned;
   // Rounding-aware training (facts.md section 7): each hidden layer's accumulator keeps its r most significant
@@ -48,6 +73,10 @@ struct QatNetOptions {
   // Training-time model of the encrypted runtime's approximate rounding (see round_accumulator), as a fraction of
   // one rounding step 2^shift, in [0, 0.5]. 0: exact rounding. Evaluation and export are always exact.
   double rounding_noise_margin = 0.0;
+  RoundingFit rounding_fit = RoundingFit::layer_range;
+  // Training-time model of the engine's Gaussian lookup noise (see LookupNoise); replaces rounding_noise_margin.
+  // Evaluation and export are always exact.
+  std::optional<LookupNoise> lookup_noise;
   uint64_t seed = 0;  // initial weights (uniform in [-1, 1], as the reference) and rounding noise
 };
 
@@ -69,6 +98,14 @@ struct AccumulatorBounds {
 // Throws fhenn::Error for a shift outside [0, 52] or a margin outside [0, 0.5].
 torch::Tensor round_accumulator(const torch::Tensor& accumulator, int shift, double noise_margin = 0.0,
                                 std::optional<torch::Generator> generator = std::nullopt);
+
+// What the engine's lookup reads from a noisy accumulator (docs/encrypted.md (S1)-(S2)), in accumulator units with
+// a straight-through gradient: floor((acc + e + 2^(shift-1)) / 2^shift) * 2^shift, e ~ N(0, sigma^2) per element
+// (`sigma` broadcasts against the accumulator: one value per neuron). With shift 0, round(acc + e). A value exactly
+// half-way between two rounded values reads either with probability 1/2, as in the engine. Throws fhenn::Error for
+// a shift outside [0, 52] or a negative sigma.
+torch::Tensor read_noisy_accumulator(const torch::Tensor& accumulator, int shift, const torch::Tensor& sigma,
+                                     std::optional<torch::Generator> generator = std::nullopt);
 
 // Outputs of the exact forward pass on a batch.
 struct QatOutputs {
@@ -98,7 +135,7 @@ class QatNet {
   // `max_samples` rows of `features`, layer by layer. Throws fhenn::Error on an empty matrix or a wrong width.
   void calibrate(const Matrix& features, size_t max_samples = 300);
 
-  // Logits for training: rounding noise applies when training() and a noise margin is set.
+  // Logits for training: rounding noise applies when training() and a noise margin or lookup noise is set.
   torch::Tensor forward(const torch::Tensor& x);
   // The exact forward pass (no noise).
   QatOutputs run(const torch::Tensor& x) const;
@@ -117,9 +154,13 @@ class QatNet {
   // Worst-case accumulator of layer `index` with the current quantized weights.
   AccumulatorBounds accumulator_bounds(size_t index) const;
   // Low bits layer `index` drops before its table lookup: 0 without rounding and on the last layer (no lookup);
-  // otherwise the smallest shift that fits the rounded worst-case range in r bits
-  // (quant::rounding_shift_for_range: rounding_shift(bounds.bits, r), or one more when rounding up carries).
+  // otherwise, with RoundingFit::layer_range, the smallest shift that fits the rounded worst-case range in r bits
+  // (quant::rounding_shift_for_range: rounding_shift(bounds.bits, r), or one more when rounding up carries), and
+  // with RoundingFit::neuron_spans the smallest that fits every neuron's rounded worst-case span in r bits.
   int rounding_shift(size_t index) const;
+  // Bits the engine's lookup after hidden layer `index` reads (runtime::LookupPlan::index_bits from worst-case
+  // ranges): unsigned_bits of the widest rounded per-neuron span max_i (round_msbs(max_i) - round_msbs(min_i)).
+  int lookup_index_bits(size_t index) const;
 
   // The network for the compiler: float weights with their weight quantizers, the quantizer after each hidden
   // layer, the input quantizer and each layer's rounding shift (layers named fc1, fc2, ...).
@@ -127,8 +168,12 @@ class QatNet {
 
  private:
   QatOutputs run_layers(const torch::Tensor& x, bool with_noise) const;
-  torch::Tensor round_hidden_accumulator(const torch::Tensor& accumulator, int shift, bool with_noise) const;
+  torch::Tensor round_hidden_accumulator(size_t index, const torch::Tensor& accumulator, bool with_noise) const;
   std::pair<int64_t, int64_t> layer_input_range(size_t index) const;
+  // Per neuron of layer `index`: the worst-case accumulator minimum and maximum (float64 [out_features]).
+  std::pair<torch::Tensor, torch::Tensor> neuron_accumulator_bounds(size_t index) const;
+  int widest_rounded_span(size_t index, int shift) const;
+  torch::Tensor lookup_noise_sigma(size_t index, int shift) const;
   ActivationQuantizer data_input_quantizer(const torch::Tensor& x) const;
 
   QatNetOptions options_;
