@@ -161,9 +161,10 @@ torch::Tensor read_noisy_accumulator(const torch::Tensor& accumulator, int shift
 QatNet::QatNet(QatNetOptions options) : options_(std::move(options)) {
   check_options(options_);
   const int input_bits = options_.input_bits ? options_.input_bits : options_.bits;
-  input_quantizer_ = options_.input_range == InputRange::positive
-                         ? make_quant_identity({.bits = input_bits, .is_signed = false, .narrow_range = false}, 0.0, 1.0)
-                         : make_quant_identity(unit_grid(input_bits), -1.0, 1.0);
+  input_quantizer_ =
+      options_.input_range == InputRange::positive
+          ? make_quant_identity({.bits = input_bits, .is_signed = false, .narrow_range = false}, 0.0, 1.0)
+          : make_quant_identity(unit_grid(input_bits), -1.0, 1.0);
   const int weight_bits = options_.weight_bits ? options_.weight_bits : options_.bits;
   SplitMix64 rng(derive_seed(options_.seed, kWeightStream));
   int in_features = options_.input_size;

@@ -50,7 +50,15 @@ QatTrainOptions guide_options(uint64_t seed, int max_non_zero, std::optional<int
 
 }  // namespace
 
-QatTrainResult train_qat(const Dataset& data, QatTrainOptions options) {
+namespace {
+
+// The untrained network of train_qat: built from the seeded options, calibrated, pruned from its initial weights.
+struct PreparedNet {
+  QatNet net;
+  std::optional<PruningMasks> masks;
+};
+
+PreparedNet prepare_net(const Dataset& data, QatTrainOptions& options) {
   FHENN_CHECK(data.train.size() > 0, "the training set is empty");
   FHENN_CHECK(options.max_non_zero >= 0, "max non-zero weights per neuron must be >= 0 (0: no pruning), got ",
               options.max_non_zero);
@@ -58,7 +66,20 @@ QatTrainResult train_qat(const Dataset& data, QatTrainOptions options) {
   options.net.num_classes = data.num_classes;
   QatNet net(options.net);
   net.calibrate(data.train.features, options.calibration_samples);
-  const std::optional<PruningMasks> masks = initial_masks(net, options);
+  std::optional<PruningMasks> masks = initial_masks(net, options);
+  return {std::move(net), std::move(masks)};
+}
+
+}  // namespace
+
+QatNet initial_qat_net(const Dataset& data, QatTrainOptions options) {
+  return prepare_net(data, options).net;
+}
+
+QatTrainResult train_qat(const Dataset& data, QatTrainOptions options) {
+  PreparedNet prepared = prepare_net(data, options);
+  QatNet& net = prepared.net;
+  const std::optional<PruningMasks>& masks = prepared.masks;
   const std::vector<torch::Tensor> weights = net.weights();
   const auto keep_pruned = [&] {
     if (masks) apply_masks(*masks, weights);
@@ -92,7 +113,14 @@ std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs) {
 }
 
 QatTrainOptions demo_qat_config() {
-  return guide_options(/*seed=*/0, /*max_non_zero=*/20, /*rounding_bits=*/5, /*epochs=*/5, ActivationMode::learned);
+  QatTrainOptions options =
+      guide_options(/*seed=*/2, /*max_non_zero=*/20, /*rounding_bits=*/4, /*epochs=*/10, ActivationMode::learned);
+  options.net.weight_bits = 2;
+  options.net.input_range = InputRange::positive;
+  options.net.input_bits = 2;
+  options.net.rounding_fit = RoundingFit::neuron_spans;
+  options.train.weight_decay = 0.0;
+  return options;
 }
 
 }  // namespace fhenn::nn

@@ -194,8 +194,8 @@ TEST(QatNetwork, NoisyReadIsTheEngineLookupModel) {
   }
   // Per-neuron sigma broadcasts over the last dimension; shift 0 rounds the noisy value to an integer.
   const torch::Tensor pair = torch::tensor({10.0, 10.0}, torch::kFloat64).repeat({trials, 1});
-  const torch::Tensor read = read_noisy_accumulator(pair, 0, torch::tensor({0.0, 1.0}, torch::kFloat64),
-                                                    at::detail::createCPUGenerator(6));
+  const torch::Tensor read =
+      read_noisy_accumulator(pair, 0, torch::tensor({0.0, 1.0}, torch::kFloat64), at::detail::createCPUGenerator(6));
   EXPECT_TRUE(torch::all(read.select(1, 0) == 10.0).item<bool>());
   EXPECT_NEAR((read.select(1, 1) != 10.0).to(torch::kFloat64).mean().item<double>(), 0.617, 0.03);  // P(|N| > 1/2)
   EXPECT_THROW(read_noisy_accumulator(acc, 53, torch::zeros({1}, torch::kFloat64)), Error);
@@ -216,7 +216,7 @@ TEST(QatNetwork, NeuronSpanFitDropsFewerBitsAndReadsAtMostTheRoundingBits) {
     EXPECT_LE(by_layer.lookup_index_bits(i), 4);
   }
   EXPECT_LT(by_neuron.rounding_shift(1), by_layer.rounding_shift(1));  // 30 inputs: neurons are narrower than the layer
-  EXPECT_THROW(by_neuron.lookup_index_bits(2), Error);                // the last layer has no lookup
+  EXPECT_THROW(by_neuron.lookup_index_bits(2), Error);                 // the last layer has no lookup
   EXPECT_EQ(parse_rounding_fit("neuron"), RoundingFit::neuron_spans);
   EXPECT_EQ(to_string(RoundingFit::layer_range), "layer");
   EXPECT_THROW(parse_rounding_fit("global"), Error);

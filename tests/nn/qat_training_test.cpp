@@ -66,6 +66,26 @@ TEST(QatTraining, PruningHoldsAfterTraining) {
   EXPECT_EQ((w != 0).sum().item<int64_t>(), 6 * w.size(0));
 }
 
+TEST(QatTraining, InitialNetIsWhereTrainingStarts) {
+  const Dataset data = small_checkerboard(4, 300);
+  QatTrainOptions options = small_options(3);
+  options.net.rounding_noise_margin = 0.0;
+  options.net.lookup_noise = LookupNoise{.variance_per_squared_norm = 1e-7, .variance_constant = 1e-6};
+  const QatNet initial = initial_qat_net(data, options);
+  EXPECT_EQ(initial.options().input_size, 2);
+  for (const torch::Tensor& w : initial.weights()) {
+    if (w.size(1) > 6) {
+      EXPECT_EQ(max_non_zero_per_neuron(w), 6);  // pruned, from the initial weights
+    }
+  }
+  const QatTrainResult trained = train_qat(data, options);  // the same masks hold after training
+  for (size_t i = 0; i < initial.weights().size(); ++i) {
+    EXPECT_TRUE(torch::equal(initial.weights()[i] == 0, trained.net.weights()[i] == 0)) << "layer " << i;
+  }
+  options.max_non_zero = -1;
+  EXPECT_THROW(initial_qat_net(data, options), Error);
+}
+
 TEST(QatTraining, BadOptionsAreErrors) {
   const Dataset data = small_checkerboard(5, 100);
   QatTrainOptions options = small_options(1);
@@ -93,6 +113,8 @@ TEST(QatTraining, ExperimentRowsFollowTheGuide) {
   EXPECT_EQ(demo.max_non_zero, 20);
   EXPECT_EQ(demo.net.hidden_sizes, (std::vector<int>{100, 100}));
   EXPECT_TRUE(demo.net.rounding_threshold_bits.has_value());
+  EXPECT_EQ(demo.net.rounding_fit, RoundingFit::neuron_spans);
+  EXPECT_EQ(demo.net.weight_bits, 2);  // ternary: a lookup's squared weight norm <= 20 keeps one PBS level
 }
 
 }  // namespace

@@ -1,11 +1,7 @@
 // `fhenn decrypt` (client): encrypted results -> dequantized scores and predicted classes (CSV or JSON).
-#include <fstream>
-#include <iostream>
-
 #include "command.hpp"
-#include "fhenn/common/error.hpp"
 #include "fhenn/deploy/client.hpp"
-#include "output.hpp"
+#include "predictions_output.hpp"
 
 namespace fhenn::cli {
 namespace {
@@ -18,39 +14,12 @@ struct DecryptArgs {
   std::string format = "csv";
 };
 
-void write_csv(const deploy::Predictions& p, std::ostream& out) {
-  out << "sample,class";
-  for (size_t c = 0; c < p.scores.cols; ++c) out << ",score_" << c;
-  out << "\n";
-  for (size_t s = 0; s < p.classes.size(); ++s) {
-    out << s << "," << p.classes[s];
-    for (double v : p.scores.row(s)) out << "," << v;
-    out << "\n";
-  }
-}
-
 void run_decrypt(const DecryptArgs& a) {
   const deploy::Client client(deploy::load_client_part(a.client));
   const auto secret = deploy::load_secret_keys(a.secret_key);
   const auto results =
       deploy::load_batch(a.input, deploy::EncryptedBatch::Kind::results, client.part().plan.params);
-  const auto predictions = client.decrypt(results, secret);
-  if (a.format == "json") {
-    nlohmann::json rows = nlohmann::json::array();
-    for (size_t s = 0; s < predictions.classes.size(); ++s) {
-      const auto scores = predictions.scores.row(s);
-      rows.push_back({{"class", predictions.classes[s]}, {"scores", std::vector<double>(scores.begin(), scores.end())}});
-    }
-    write_json({{"predictions", rows}}, a.out);
-    return;
-  }
-  if (a.out == "-") {
-    write_csv(predictions, std::cout);
-    return;
-  }
-  std::ofstream file(a.out);
-  FHENN_CHECK(file.good(), "cannot write '", a.out, "'");
-  write_csv(predictions, file);
+  write_predictions(client.decrypt(results, secret), a.format, a.out);
 }
 
 void setup_decrypt(CLI::App& root) {

@@ -1,8 +1,5 @@
 // `fhenn predict`: one model, three modes: the circuit in the clear (disable), simulated with the encryption's
 // noise (simulate), or encrypted end to end on this machine (execute: keygen, encrypt, run, decrypt).
-#include <fstream>
-#include <iostream>
-
 #include "command.hpp"
 #include "fhenn/common/csv.hpp"
 #include "fhenn/common/error.hpp"
@@ -10,7 +7,7 @@
 #include "fhenn/deploy/client.hpp"
 #include "fhenn/deploy/server.hpp"
 #include "fhenn/runtime/simulated.hpp"
-#include "output.hpp"
+#include "predictions_output.hpp"
 
 namespace fhenn::cli {
 namespace {
@@ -47,39 +44,14 @@ deploy::Predictions predict(const deploy::Client& client, const Matrix& features
   return client.predictions_from_outputs(executor->run_batch(part.compiled.circuit, quantized).values, features.rows);
 }
 
-void write_predictions(const deploy::Predictions& p, const PredictArgs& a) {
-  if (a.format == "json") {
-    nlohmann::json rows = nlohmann::json::array();
-    for (size_t s = 0; s < p.classes.size(); ++s) {
-      const auto scores = p.scores.row(s);
-      rows.push_back({{"class", p.classes[s]}, {"scores", std::vector<double>(scores.begin(), scores.end())}});
-    }
-    write_json({{"mode", a.mode}, {"predictions", rows}}, a.out);
-    return;
-  }
-  std::ofstream file;
-  if (a.out != "-") {
-    file.open(a.out);
-    FHENN_CHECK(file.good(), "cannot write '", a.out, "'");
-  }
-  std::ostream& out = a.out == "-" ? std::cout : file;
-  out << "sample,class";
-  for (size_t c = 0; c < p.scores.cols; ++c) out << ",score_" << c;
-  out << "\n";
-  for (size_t s = 0; s < p.classes.size(); ++s) {
-    out << s << "," << p.classes[s];
-    for (double v : p.scores.row(s)) out << "," << v;
-    out << "\n";
-  }
-}
-
 void run_predict(const PredictArgs& a) {
   const deploy::Client client(deploy::load_client_part(a.client));
   const CsvTable table = read_csv_table(a.input);
   std::optional<size_t> skip;
   if (!a.drop_column.empty()) skip = table.find_column(a.drop_column);
   const Matrix features = csv_feature_matrix(table, skip);
-  write_predictions(predict(client, features, a, a.threads > 0 ? a.threads : default_thread_count()), a);
+  write_predictions(predict(client, features, a, a.threads > 0 ? a.threads : default_thread_count()), a.format,
+                    a.out, a.mode);
 }
 
 void setup_predict(CLI::App& root) {

@@ -5,6 +5,7 @@
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/runtime/executor.hpp"
+#include "fhenn/tfhe/noise.hpp"
 
 namespace fhenn::cli {
 namespace {
@@ -32,6 +33,20 @@ deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled,
   }
 }
 
+nn::LookupNoise engine_lookup_noise(const tfhe::ParameterSet& params) {
+  nn::LookupNoise noise;
+  noise.variance_constant = tfhe::noise::pbs_input_variance(params, 0.0);
+  noise.variance_per_squared_norm = tfhe::noise::pbs_input_variance(params, 1.0) - noise.variance_constant;
+  return noise;
+}
+
+tfhe::ParameterSet initial_parameter_set(const nn::Dataset& data, const nn::QatTrainOptions& options,
+                                         const runtime::PlanOptions& plan) {
+  const nn::QatNet initial = nn::initial_qat_net(data, options);
+  const compiler::CompiledModel compiled = compiler::compile_qat(initial.to_qat_mlp(), data.train.features);
+  return plan_demo_deployment(compiled, data.train.features, plan).client.plan.params;
+}
+
 DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings) {
   nn::QatTrainOptions options = nn::demo_qat_config();
   options.train.seed = settings.seed;
@@ -40,6 +55,9 @@ DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings
   if (!settings.rounding) {
     options.net.rounding_threshold_bits.reset();
     options.net.rounding_noise_margin = 0.0;
+    options.net.lookup_noise.reset();
+  } else {
+    options.net.lookup_noise = engine_lookup_noise(initial_parameter_set(data, options, settings.plan));
   }
   options.train.label = settings.rounding ? "QAT training" : "QAT training (no rounding)";
   const auto start = std::chrono::steady_clock::now();

@@ -8,13 +8,14 @@
 #include "fhenn/deploy/artifacts.hpp"
 #include "fhenn/nn/dataset.hpp"
 #include "fhenn/nn/qat_training.hpp"
+#include "fhenn/tfhe/parameters.hpp"
 
 namespace fhenn::cli {
 
 struct DemoSettings {
   uint64_t seed = 1;
-  int epochs = 0;                          // 0: the demo configuration's own
-  bool rounding = true;                    // false: the same network without rounding-aware training
+  int epochs = 0;        // 0: the demo configuration's own
+  bool rounding = true;  // false: the same network without rounding-aware training
   runtime::PlanOptions plan;
 };
 
@@ -31,9 +32,18 @@ struct DemoModel {
 deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
                                         const runtime::PlanOptions& options);
 
-// Trains the demo's QAT network (nn::demo_qat_config, seeded), compiles it and plans it for the engine. Without
-// rounding, lookups wider than the engine's 8 bits in the worst case fall back to the ranges seen on the
-// training set (as the reference sizes them).
+// The engine's noise at a lookup input for `params` (tfhe::noise::pbs_input_variance, formula (9)), as the
+// training-time model nn::LookupNoise.
+nn::LookupNoise engine_lookup_noise(const tfhe::ParameterSet& params);
+
+// The parameter set the engine plan gives the untrained, pruned demo network (nn::initial_qat_net): the noise the
+// network trains with (its lookups read the same bits, the weight norms only shrink in training).
+tfhe::ParameterSet initial_parameter_set(const nn::Dataset& data, const nn::QatTrainOptions& options,
+                                         const runtime::PlanOptions& plan);
+
+// Trains the demo's QAT network (nn::demo_qat_config, seeded; with rounding, with the engine's lookup noise of
+// initial_parameter_set), compiles it and plans it for the engine. Without rounding, lookups wider than the
+// engine's 8 bits in the worst case fall back to the ranges seen on the training set (as the reference sizes them).
 DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings);
 
 }  // namespace fhenn::cli

@@ -17,12 +17,12 @@ namespace fhenn::nn {
 
 // How the input quantizer's scale is chosen (issue 5, item 7).
 enum class InputRange {
-  unit,     // the guide: QuantIdentity, constant, signed narrow on [-1, 1]: scale 1 / (2^(b-1) - 1)
+  unit,      // the guide: QuantIdentity, constant, signed narrow on [-1, 1]: scale 1 / (2^(b-1) - 1)
   positive,  // constant, unsigned on [0, 1]: scale 1 / (2^b - 1), for features known to lie in [0, 1]; at b = 2 it
              // gives the guide's 3-bit integers on [0, 1] (thresholds 1/6, 1/2, 5/6) with half the declared range
-  data,     // constant, from the training data: unsigned, scale = max / qmax, unless some value is below -scale/2
-            // (then signed narrow, scale = max|x| / qmax)
-  learned,  // initialised like `data`, then learned with the weights
+  data,      // constant, from the training data: unsigned, scale = max / qmax, unless some value is below -scale/2
+             // (then signed narrow, scale = max|x| / qmax)
+  learned,   // initialised like `data`, then learned with the weights
 };
 
 // The quantizer after each hidden ReLU.
@@ -56,14 +56,14 @@ std::string to_string(ActivationMode mode);
 std::string to_string(RoundingFit fit);
 InputRange parse_input_range(std::string_view text);  // "unit" | "positive" | "data" | "learned", else fhenn::Error
 ActivationMode parse_activation_mode(std::string_view text);  // "unit" | "learned", else fhenn::Error
-RoundingFit parse_rounding_fit(std::string_view text);          // "layer" | "neuron", else fhenn::Error
+RoundingFit parse_rounding_fit(std::string_view text);        // "layer" | "neuron", else fhenn::Error
 
 struct QatNetOptions {
   int input_size = 2;
   std::vector<int> hidden_sizes = {100, 100};  // the guide: two hidden layers (three linear layers)
   int num_classes = 2;
-  int bits = 3;        // weights and activations of every layer (the guide's 100-bit last layer is a bug)
-  int input_bits = 0;  // the input quantizer's bits; 0: `bits`
+  int bits = 3;         // weights and activations of every layer (the guide's 100-bit last layer is a bug)
+  int input_bits = 0;   // the input quantizer's bits; 0: `bits`
   int weight_bits = 0;  // the linear layers' weight bits; 0: `bits` (2: ternary weights, ||w_i||^2 = non-zeros)
   InputRange input_range = InputRange::unit;
   ActivationMode activation = ActivationMode::learned;

@@ -34,6 +34,10 @@ struct QatTrainResult {
 // permanent. options.net.input_size / num_classes are taken from the data. Throws fhenn::Error on bad options.
 QatTrainResult train_qat(const Dataset& data, QatTrainOptions options);
 
+// The network train_qat starts from: built, calibrated and pruned, untrained (e.g. to plan it for the engine and
+// derive the lookup noise to train with). Throws fhenn::Error on bad options.
+QatNet initial_qat_net(const Dataset& data, QatTrainOptions options);
+
 // One row of `fhenn experiment qat`: the guide's network with a pruning level and an optional rounding.
 struct QatExperimentRow {
   std::string label;
@@ -44,8 +48,13 @@ struct QatExperimentRow {
 // rounding to 5 and 4 bits), with our training settings. `epochs` <= 0 keeps the default.
 std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs);
 
-// The fastest accurate configuration found for "100 hidden pruned to 20, 3 bits, with rounding" (the fewest
-// table-lookup input bits with >= 95% test accuracy on the checkerboard): what the encrypted demo runs.
+// The fastest accurate configuration found for "100 hidden pruned to 20, 3-bit activations, with rounding": what
+// the encrypted demo runs. Ternary (2-bit) weights, so a lookup's squared weight norm is its non-zero count
+// (<= 20); the input quantizer unsigned on [0, 1] at 2 bits (the guide's 3-bit integers on the board, half the
+// declared range); rounding to 4 bits fitted per neuron; no weight decay (it kills neurons of a ternary layer).
+// Every lookup then reads <= 4 bits (N = 2048 or 1024, one PBS level). Train it with the engine's lookup noise
+// (QatNetOptions::lookup_noise, from the parameter set planned for the initial network) so that encrypted
+// predictions agree with the clear circuit.
 QatTrainOptions demo_qat_config();
 
 }  // namespace fhenn::nn
