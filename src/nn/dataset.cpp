@@ -89,6 +89,14 @@ Dataset make_checkerboard(uint64_t seed) {
   return data;
 }
 
+double checkerboard_rule_accuracy(const LabelledSet& set) {
+  size_t correct = 0;
+  for (size_t i = 0; i < set.size(); ++i) {
+    correct += checkerboard_label(set.features.at(i, 0), set.features.at(i, 1)) == set.labels[i];
+  }
+  return set.size() == 0 ? 0.0 : static_cast<double>(correct) / static_cast<double>(set.size());
+}
+
 Dataset load_csv(const std::filesystem::path& path, const std::string& label_column, double test_fraction,
                  uint64_t seed) {
   FHENN_CHECK(test_fraction > 0.0 && test_fraction < 1.0, "the test fraction must be in (0, 1), got ", test_fraction);

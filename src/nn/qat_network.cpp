@@ -153,7 +153,10 @@ torch::Tensor read_noisy_accumulator(const torch::Tensor& accumulator, int shift
   const torch::Tensor normal =
       generator ? torch::randn(accumulator.sizes(), *generator, options) : torch::randn(accumulator.sizes(), options);
   const double step = std::ldexp(1.0, shift);
-  const torch::Tensor read = accumulator.detach() + normal * sigma.to(torch::kFloat64) + step / 2.0;
+  // The runtime adds half an accumulator unit before a rounding lookup (docs/encrypted.md, (E2)) so that no
+  // integer sits on a rounding boundary; the read below models the same phase.
+  const double tie_offset = shift > 0 ? 0.5 : 0.0;
+  const torch::Tensor read = accumulator.detach() + normal * sigma.to(torch::kFloat64) + tie_offset + step / 2.0;
   const torch::Tensor rounded = torch::floor(read / step) * step;
   return accumulator + (rounded - accumulator).detach();
 }

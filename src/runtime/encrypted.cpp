@@ -135,8 +135,11 @@ void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
     auto& in = shifted[static_cast<size_t>(worker)];
     const tfhe::Torus* accumulator = values[lookup.accumulator].data() + item * size;
     std::copy(accumulator, accumulator + size, in.begin());
-    // (E2): move the smallest rounded value to index 0.
-    tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[i] << lookup.shift), accumulator_bits));
+    // (E2): move the smallest rounded value to index 0; when bits are dropped, add half an accumulator unit so
+    // that no integer sits on a rounding boundary (ties still round up, as round_msbs, but noise must now move
+    // a value at least half a unit to change its rounding).
+    tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[i] << lookup.shift), accumulator_bits) +
+                                       (lookup.shift > 0 ? tfhe::Torus{1} << (62 - accumulator_bits) : 0));
     tfhe::keyswitch_bootstrap(in, tables_[plan_index][i], key_, out, scratch[static_cast<size_t>(worker)]);
     if (progress != nullptr) progress->advance();
   });

@@ -92,8 +92,9 @@ void SimulatedExecutor::run_sample(std::span<const int64_t> inputs, uint64_t sam
             out[i] = tables[i].at(operand(node.operands[0])[i]);
             continue;
           }
+          const double tie_offset = lookup.shift > 0 ? 0.5 : 0.0;  // (E2): half a unit away from every boundary
           const double phase = static_cast<double>(accumulator[i] - (lookup.index_min[i] << lookup.shift)) +
-                               sigmas[i] * rng.normal();
+                               tie_offset + sigmas[i] * rng.normal();
           const auto j = static_cast<int64_t>(std::floor(phase / box + 0.5));
           out[i] = read_table(tables[i], lookup.index_min[i], j, lookup.index_bits);
         }

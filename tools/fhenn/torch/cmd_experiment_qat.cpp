@@ -35,16 +35,6 @@ struct RowResult {
   double seconds = 0.0;
 };
 
-// The checkerboard's own labelling rule applied to the noisy test coordinates: the accuracy a classifier that
-// reproduces the board exactly gets, i.e. the ceiling set by the noise (facts.md section 1).
-double board_rule_accuracy(const nn::LabelledSet& set) {
-  const auto cell_parity = [](double v) { return static_cast<int64_t>(std::nearbyint(3.0 * v)) & 1; };
-  size_t correct = 0;
-  for (size_t i = 0; i < set.size(); ++i)
-    correct += (cell_parity(set.features.at(i, 0)) ^ cell_parity(set.features.at(i, 1))) == set.labels[i];
-  return static_cast<double>(correct) / static_cast<double>(set.size());
-}
-
 RowResult run_row(const nn::QatTrainOptions& options, const nn::Dataset& data) {
   const auto start = std::chrono::steady_clock::now();
   RowResult row;
@@ -138,7 +128,7 @@ void run_experiment(const ExperimentQatCommand& c) {
   });
   bar.finish();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  const double ceiling = board_rule_accuracy(data.test);
+  const double ceiling = nn::checkerboard_rule_accuracy(data.test);
   bool exact = true;
   for (const RowResult& r : results) exact = exact && r.identical_outputs && r.circuit_accuracy == r.training_accuracy;
   text << "\n### QAT, 100 hidden neurons (two hidden layers), pruned per neuron, on the 500 test points\n\n"

@@ -29,6 +29,10 @@ struct Dataset {
 // 9,500 train points. Everything random derives from `seed`, identically on every machine.
 Dataset make_checkerboard(uint64_t seed);
 
+// The checkerboard's own labelling rule applied to a set's (noisy) coordinates: the accuracy of a classifier
+// that reproduces the board exactly, i.e. the ceiling the noise sets on any model's accuracy on this set.
+double checkerboard_rule_accuracy(const LabelledSet& set);
+
 // Reads a CSV of numeric features with an integer label column (by name from a header row, or the last
 // column when label_column is empty), split into train/test with `test_fraction` by a seeded permutation.
 // Throws fhenn::Error naming the file, line and column for ragged rows, non-numbers, NaN/inf, an empty

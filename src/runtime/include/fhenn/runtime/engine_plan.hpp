@@ -27,7 +27,8 @@ struct PlanOptions {
 
 // How one table-lookup node runs encrypted (docs/encrypted.md, formulas (E1)-(E4)).
 //   (E1) its accumulator a (a dot product or an input) is encoded as a * 2^(63 - w) with w = index_bits + shift;
-//   (E2) the server adds -index_min[i] * 2^shift, so the phase is (a - index_min[i] * 2^shift) * 2^(63 - w);
+//   (E2) the server adds -index_min[i] * 2^shift (and half a unit, 2^(62 - w), when shift > 0, so that no
+//        integer lies on a rounding boundary), so the phase is (a - index_min[i] * 2^shift [+ 1/2]) * 2^(63 - w);
 //   (E3) a PBS with a table of 2^index_bits entries reads j = round(a / 2^shift) - index_min[i] (the bootstrap's
 //        half-box offset rounds to nearest: this IS the round node, approximate near the boundaries);
 //   (E4) entry j holds T_i(index_min[i] + j), encoded for the consumer (output_encoding_bits).
