@@ -4,22 +4,9 @@
 #include <chrono>
 
 #include "fhenn/common/error.hpp"
-#include "fhenn/runtime/executor.hpp"
 #include "fhenn/tfhe/noise.hpp"
 
 namespace fhenn::cli {
-namespace {
-
-ir::SeenRanges seen_on(const compiler::CompiledModel& compiled, const Matrix& features) {
-  runtime::IntMatrix quantized(features.rows, features.cols);
-  quantized.values = compiled.client.quantize_rows(features);
-  ir::SeenRanges seen(compiled.circuit);
-  runtime::ClearExecutor().run_batch_observed(compiled.circuit, quantized, seen);
-  return seen;
-}
-
-}  // namespace
-
 deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
                                         const runtime::PlanOptions& options) {
   try {
@@ -28,7 +15,7 @@ deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled,
     if (options.ranges == runtime::RangeSource::seen) throw;
     auto seen_options = options;
     seen_options.ranges = runtime::RangeSource::seen;
-    const auto seen = seen_on(compiled, train_features);
+    const auto seen = deploy::observe_ranges(compiled, train_features);
     return deploy::make_deployment(compiled, seen_options, &seen);
   }
 }
