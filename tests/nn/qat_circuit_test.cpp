@@ -9,6 +9,7 @@
 #include "fhenn/nn/qat_training.hpp"
 #include "fhenn/nn/random.hpp"
 #include "fhenn/runtime/executor.hpp"
+#include "qat_test_shape.hpp"
 
 namespace fhenn::nn {
 namespace {
@@ -33,28 +34,13 @@ void expect_circuit_matches(const QatNet& net, const Matrix& features) {
   }
 }
 
-struct Shape {
-  std::vector<int> hidden;
-  int bits;
-  std::optional<int> rounding;
-  InputRange input_range;
-  ActivationMode activation;
-};
+using Shape = testing::QatTestShape;
 
 class QatCircuitExactness : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(QatCircuitExactness, CircuitOutputsTheForwardIntegers) {
   const Shape& shape = GetParam();
-  QatNetOptions options;
-  options.input_size = 3;
-  options.num_classes = 3;
-  options.hidden_sizes = shape.hidden;
-  options.bits = shape.bits;
-  options.rounding_threshold_bits = shape.rounding;
-  options.input_range = shape.input_range;
-  options.activation = shape.activation;
-  options.seed = 21;
-  QatNet net(options);
+  QatNet net(testing::qat_options(shape, 3, 3, 21));
   const Matrix features = random_features(300, 3, 5);
   net.calibrate(features);
   expect_circuit_matches(net, features);

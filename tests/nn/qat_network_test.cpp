@@ -14,6 +14,7 @@
 #include "fhenn/common/error.hpp"
 #include "fhenn/nn/random.hpp"
 #include "fhenn/quant/rounding.hpp"
+#include "qat_test_shape.hpp"
 
 namespace fhenn::nn {
 namespace {
@@ -49,28 +50,13 @@ std::vector<int64_t> integer_reference(const compiler::QatMlp& mlp, std::span<co
   return {};
 }
 
-struct Shape {
-  std::vector<int> hidden;
-  int bits;
-  std::optional<int> rounding;
-  InputRange input_range;
-  ActivationMode activation;
-};
+using Shape = testing::QatTestShape;
 
 class QatForwardExactness : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(QatForwardExactness, ForwardComputesTheExportedIntegers) {
   const Shape& shape = GetParam();
-  QatNetOptions options;
-  options.input_size = 3;
-  options.num_classes = 4;
-  options.hidden_sizes = shape.hidden;
-  options.bits = shape.bits;
-  options.rounding_threshold_bits = shape.rounding;
-  options.input_range = shape.input_range;
-  options.activation = shape.activation;
-  options.seed = 7;
-  QatNet net(options);
+  QatNet net(testing::qat_options(shape, 3, 4, 7));
   const Matrix features = random_features(400, 3, -0.2, 1.3, 99);
   net.calibrate(features);
   const compiler::QatMlp mlp = net.to_qat_mlp();
