@@ -31,8 +31,14 @@ std::vector<uint8_t> server_content(const ir::Circuit& circuit, const runtime::E
   return out.take();
 }
 
-std::string file_role(const char* role, const std::filesystem::path& path) {
-  return concat(role, " '", path.string(), "'");
+// A deployment file's bytes and its name for messages: "<role> '<path>'".
+struct ArtifactFile {
+  std::string what;
+  std::vector<uint8_t> bytes;
+};
+
+ArtifactFile read_artifact_file(const char* role, const std::filesystem::path& path) {
+  return {concat(role, " '", path.string(), "'"), read_file_bytes(path, role)};
 }
 
 }  // namespace
@@ -167,37 +173,38 @@ void save_client_part(const ClientPart& part, const std::filesystem::path& path)
   write_file_bytes(path, serialize_client_part(part));
 }
 ClientPart load_client_part(const std::filesystem::path& path) {
-  const std::string what = file_role("client part", path);
-  return deserialize_client_part(read_file_bytes(path, what), what);
+  const auto file = read_artifact_file("client part", path);
+  return deserialize_client_part(file.bytes, file.what);
 }
 void save_server_part(const ServerPart& part, const std::filesystem::path& path) {
   write_file_bytes(path, serialize_server_part(part));
 }
 ServerPart load_server_part(const std::filesystem::path& path) {
-  const std::string what = file_role("server part", path);
-  return deserialize_server_part(read_file_bytes(path, what), what);
+  const auto file = read_artifact_file("server part", path);
+  return deserialize_server_part(file.bytes, file.what);
 }
 void save_secret_keys(const SecretKeys& keys, const std::filesystem::path& path) {
   write_file_bytes(path, serialize_secret_keys(keys));
 }
 SecretKeys load_secret_keys(const std::filesystem::path& path) {
-  const std::string what = file_role("secret key file", path);
-  return deserialize_secret_keys(read_file_bytes(path, what), what);
+  const auto file = read_artifact_file("secret key file", path);
+  return deserialize_secret_keys(file.bytes, file.what);
 }
 void save_evaluation_keys(const EvaluationKeys& keys, const std::filesystem::path& path) {
   write_file_bytes(path, serialize_evaluation_keys(keys));
 }
 EvaluationKeys load_evaluation_keys(const std::filesystem::path& path, int threads) {
-  const std::string what = file_role("evaluation keys", path);
-  return deserialize_evaluation_keys(read_file_bytes(path, what), what, threads);
+  const auto file = read_artifact_file("evaluation keys", path);
+  return deserialize_evaluation_keys(file.bytes, file.what, threads);
 }
 void save_batch(const EncryptedBatch& batch, const tfhe::ParameterSet& params, const std::filesystem::path& path) {
   write_file_bytes(path, serialize_batch(batch, params));
 }
 EncryptedBatch load_batch(const std::filesystem::path& path, EncryptedBatch::Kind expected,
                           const tfhe::ParameterSet& params) {
-  const std::string what = file_role(expected == EncryptedBatch::Kind::inputs ? "encrypted inputs" : "encrypted results", path);
-  return deserialize_batch(read_file_bytes(path, what), expected, params, what);
+  const auto file =
+      read_artifact_file(expected == EncryptedBatch::Kind::inputs ? "encrypted inputs" : "encrypted results", path);
+  return deserialize_batch(file.bytes, expected, params, file.what);
 }
 
 }  // namespace fhenn::deploy

@@ -210,9 +210,7 @@ EncryptedExecutor::EncryptedExecutor(const ir::Circuit& circuit, EnginePlan plan
       rng_(std::move(rng)) {}
 
 std::vector<int64_t> EncryptedExecutor::run(const ir::Circuit& circuit, std::span<const int64_t> inputs) {
-  IntMatrix one(1, inputs.size());
-  std::copy(inputs.begin(), inputs.end(), one.values.begin());
-  return run_batch(circuit, one).values;
+  return run_as_batch(circuit, inputs);
 }
 
 IntMatrix EncryptedExecutor::run_batch(const ir::Circuit& circuit, const IntMatrix& inputs) {

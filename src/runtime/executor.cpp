@@ -54,6 +54,12 @@ IntMatrix Executor::run_batch(const ir::Circuit& circuit, const IntMatrix& input
   return outputs;
 }
 
+std::vector<int64_t> Executor::run_as_batch(const ir::Circuit& circuit, std::span<const int64_t> inputs) {
+  IntMatrix one(1, inputs.size());
+  std::copy(inputs.begin(), inputs.end(), one.values.begin());
+  return run_batch(circuit, one).values;
+}
+
 void check_inputs(const ir::Circuit& circuit, std::span<const int64_t> inputs, long sample) {
   const std::string where = sample >= 0 ? concat("sample ", sample, ": ") : std::string();
   FHENN_CHECK(inputs.size() == circuit.input_width(), where, "the circuit takes ", circuit.input_width(),

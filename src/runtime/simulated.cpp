@@ -106,9 +106,7 @@ void SimulatedExecutor::run_sample(std::span<const int64_t> inputs, uint64_t sam
 }
 
 std::vector<int64_t> SimulatedExecutor::run(const ir::Circuit& circuit, std::span<const int64_t> inputs) {
-  IntMatrix one(1, inputs.size());
-  std::copy(inputs.begin(), inputs.end(), one.values.begin());
-  return run_batch(circuit, one).values;
+  return run_as_batch(circuit, inputs);
 }
 
 IntMatrix SimulatedExecutor::run_batch(const ir::Circuit& circuit, const IntMatrix& inputs) {

@@ -3,22 +3,11 @@
 # Usage: bad_inputs_test.sh PATH/TO/fhenn
 set -uo pipefail
 fhenn="$1"
+here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-failures=0
-
-# expect_error "message part" fhenn-arguments...: the command must exit non-zero and print the message part.
-expect_error() {
-  local expected="$1"; shift
-  local output status
-  output="$("$fhenn" "$@" 2>&1)"; status=$?
-  if [ "$status" -eq 0 ]; then
-    echo "FAIL (exit 0): fhenn $*" >&2; failures=$((failures + 1))
-  elif ! grep -qF -- "$expected" <<< "$output"; then
-    echo "FAIL (no '$expected'): fhenn $* said: $output" >&2; failures=$((failures + 1))
-  fi
-}
+source "$here/expect.sh"
 
 printf 'x,y,label\n1,2,0\n3,4\n' > ragged.csv
 printf 'x,y,label\n1,2,0\n3,abc,1\n' > word.csv

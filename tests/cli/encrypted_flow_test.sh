@@ -4,24 +4,13 @@
 # refused with a clear error and a non-zero exit. Usage: encrypted_flow_test.sh PATH/TO/fhenn
 set -uo pipefail
 fhenn="$1"
+here="$(cd "$(dirname "$0")" && pwd)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
-failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+source "$here/expect.sh"
 must() { "$fhenn" "$@" > /dev/null || { echo "FAIL: fhenn $* exited non-zero" >&2; exit 1; }; }
-
-# expect_error "message part" fhenn-arguments...: non-zero exit and the message part in the output.
-expect_error() {
-  local expected="$1"; shift
-  local output status
-  output="$("$fhenn" "$@" 2>&1)"; status=$?
-  if [ "$status" -eq 0 ]; then
-    fail "(exit 0) fhenn $*"
-  elif ! grep -qF -- "$expected" <<< "$output"; then
-    fail "(no '$expected') fhenn $* said: $output"
-  fi
-}
 
 # A small QAT network with rounding to 3 bits: cheap lookups (N=1024 class), a few seconds end to end.
 must train --qat --hidden 12,12 --bits 2 --rounding-bits 3 --epochs 1 --prune 6 --prune-mode neuron --seed 3 \

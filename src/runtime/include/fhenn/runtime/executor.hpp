@@ -32,6 +32,10 @@ class Executor {
   // One row of outputs per row of inputs. The default runs the samples one by one.
   virtual IntMatrix run_batch(const ir::Circuit& circuit, const IntMatrix& inputs);
   virtual std::string name() const = 0;
+
+ protected:
+  // run() for executors whose natural unit is a batch (simulated, encrypted): one sample as a one-row batch.
+  std::vector<int64_t> run_as_batch(const ir::Circuit& circuit, std::span<const int64_t> inputs);
 };
 
 // Throws fhenn::Error unless there are circuit.input_width() inputs, each in its input node's declared range
