@@ -83,9 +83,22 @@ void encrypt_ggsw(const GlweKeyProducts& key, int64_t message, DecompositionBase
 void ggsw_to_fourier(std::span<const Torus> ggsw, GlweDimension k, PolynomialSize N, DecompositionLevelCount levels,
                      double* out) {
   const auto& fft = FourierTransform::get(N);
-  const size_t polys = glwe_size(k) * levels.value * glwe_size(k);
-  FHENN_ASSERT_EQ(ggsw.size(), polys * N.value);
-  for (size_t p = 0; p < polys; ++p) fft.forward_torus(ggsw.data() + p * N.value, out + p * N.value);
+  const size_t columns = glwe_size(k);
+  const size_t rows = columns * levels.value;
+  const size_t n = N.value / 2;  // complex numbers per polynomial
+  FHENN_ASSERT_EQ(ggsw.size(), rows * columns * N.value);
+  FHENN_ASSERT_EQ(n % kernels::kGgswBlock, size_t{0});
+  FourierBuffer poly(N.value);
+  for (size_t r = 0; r < rows; ++r) {
+    for (size_t c = 0; c < columns; ++c) {
+      fft.forward_torus(ggsw.data() + (r * columns + c) * N.value, poly.data());
+      for (size_t j = 0; j < n; ++j) {
+        double* entry = out + kernels::fourier_ggsw_offset(rows, columns, j, r, c);
+        entry[0] = poly[j];
+        entry[kernels::kGgswBlock] = poly[j + n];
+      }
+    }
+  }
 }
 
 size_t external_product_scratch_size(GlweDimension k, PolynomialSize N, DecompositionLevelCount levels) {

@@ -27,9 +27,10 @@ struct Table {
   // In-place m-point complex FFT (split data, 2m doubles): forward DIF, backward DIT (inverse times m).
   void (*fft_forward)(double* data, const double* twiddles, size_t m);
   void (*fft_backward)(double* data, const double* twiddles, size_t m);
-  // out[c] = sum_r digits[r] * ggsw[r * columns + c] for c < columns (Fourier polynomials of complex_count split
-  // complex numbers). When `prefetch` is not null, the same offsets of the next GGSW (at `prefetch`) are fetched
-  // into cache along the way (the blind rotation streams a key far larger than the caches).
+  // out[c] = sum_r digits[r] * ggsw(r, c) for c < columns (Fourier polynomials of complex_count split complex
+  // numbers; the GGSW in the streaming layout of fourier_ggsw_offset). When `prefetch` is not null, the same
+  // offsets of the next GGSW (at `prefetch`) are fetched into cache along the way (the blind rotation streams a
+  // key far larger than the caches).
   void (*fourier_ggsw_multiply)(double* out, const double* digits, const double* ggsw, size_t rows, size_t columns,
                                 size_t complex_count, const double* prefetch);
   // Fused: twist_int64 then fft_forward (out: 2m doubles); fft_backward then untwist_to_torus (`in` clobbered).
@@ -78,6 +79,14 @@ inline void fft_backward_stage(double* re, double* im, const double* twiddles, s
   }
 }
 
+// The Fourier GGSW's streaming layout: the blind rotation reads each key once per bootstrap, so it is stored in
+// the order it is read. Block b holds complex numbers 4b..4b+3 of every (row, column) polynomial, row-major; each
+// entry is one 64-byte line, 4 real parts then 4 imaginary parts. Needs complex_count % 4 == 0 (N >= 8).
+constexpr size_t kGgswBlock = 4;
+constexpr size_t fourier_ggsw_offset(size_t rows, size_t columns, size_t complex_index, size_t r, size_t c) {
+  return (((complex_index / kGgswBlock) * rows + r) * columns + c) * 2 * kGgswBlock + complex_index % kGgswBlock;
+}
+
 // Reference of fourier_ggsw_multiply (portable build).
 inline void fourier_ggsw_multiply_reference(double* out, const double* digits, const double* ggsw, size_t rows,
                                             size_t columns, size_t complex_count, const double* /*prefetch*/) {
@@ -87,10 +96,11 @@ inline void fourier_ggsw_multiply_reference(double* out, const double* digits, c
     for (size_t j = 0; j < 2 * n; ++j) acc[j] = 0.0;
     for (size_t r = 0; r < rows; ++r) {
       const double* d = digits + 2 * n * r;
-      const double* key = ggsw + 2 * n * (r * columns + c);
       for (size_t j = 0; j < n; ++j) {
-        acc[j] += d[j] * key[j] - d[j + n] * key[j + n];
-        acc[j + n] += d[j] * key[j + n] + d[j + n] * key[j];
+        const double* key = ggsw + fourier_ggsw_offset(rows, columns, j, r, c);
+        const double key_re = key[0], key_im = key[kGgswBlock];
+        acc[j] += d[j] * key_re - d[j + n] * key_im;
+        acc[j + n] += d[j] * key_im + d[j + n] * key_re;
       }
     }
   }

@@ -137,27 +137,41 @@ void subtract_scaled(uint64_t* out, const uint64_t* row, int64_t digit, size_t c
   for (size_t t = 0; t < count; ++t) out[t] -= d * row[t];  // vectorised by -O3 -mavx2
 }
 
+// The key is read once, in order (see fourier_ggsw_offset); each digit block is loaded once for all columns.
+template <size_t Columns>
+void fourier_ggsw_multiply_columns(double* out, const double* digits, const double* ggsw, size_t rows, size_t n,
+                                   const double* prefetch) {
+  const size_t poly = 2 * n;
+  const size_t block_doubles = rows * Columns * 2 * kGgswBlock;
+  for (size_t j = 0; j < n; j += kGgswBlock) {
+    Complex4 acc[Columns];
+    for (auto& a : acc) a = {_mm256_setzero_pd(), _mm256_setzero_pd()};
+    const double* key = ggsw + (j / kGgswBlock) * block_doubles;
+    if (prefetch != nullptr) {
+      const double* next = prefetch + (j / kGgswBlock) * block_doubles;
+      for (size_t line = 0; line < block_doubles; line += 8)
+        _mm_prefetch(reinterpret_cast<const char*>(next + line), _MM_HINT_T1);
+    }
+    for (size_t r = 0; r < rows; ++r) {
+      const Complex4 d = load4(digits + poly * r + j, digits + poly * r + j + n);
+      for (size_t c = 0; c < Columns; ++c, key += 2 * kGgswBlock) {
+        const Complex4 k = load4(key, key + kGgswBlock);
+        acc[c].re = _mm256_fnmadd_pd(d.im, k.im, _mm256_fmadd_pd(d.re, k.re, acc[c].re));
+        acc[c].im = _mm256_fmadd_pd(d.im, k.re, _mm256_fmadd_pd(d.re, k.im, acc[c].im));
+      }
+    }
+    for (size_t c = 0; c < Columns; ++c) store4(out + poly * c + j, out + poly * c + j + n, acc[c]);
+  }
+}
+
 void fourier_ggsw_multiply(double* out, const double* digits, const double* ggsw, size_t rows, size_t columns,
                            size_t complex_count, const double* prefetch) {
   const size_t n = complex_count;
-  if (n % 4 != 0) return fourier_ggsw_multiply_reference(out, digits, ggsw, rows, columns, n, prefetch);
-  const size_t poly = 2 * n;
-  for (size_t j = 0; j < n; j += 4) {
-    for (size_t c = 0; c < columns; ++c) {
-      __m256d acc_re = _mm256_setzero_pd(), acc_im = _mm256_setzero_pd();
-      for (size_t r = 0; r < rows; ++r) {
-        const size_t key_offset = poly * (r * columns + c) + j;
-        const Complex4 d = load4(digits + poly * r + j, digits + poly * r + j + n);
-        const Complex4 key = load4(ggsw + key_offset, ggsw + key_offset + n);
-        if (prefetch != nullptr && j % 8 == 0) {  // one 64-byte line of each stream per two iterations
-          _mm_prefetch(reinterpret_cast<const char*>(prefetch + key_offset), _MM_HINT_T1);
-          _mm_prefetch(reinterpret_cast<const char*>(prefetch + key_offset + n), _MM_HINT_T1);
-        }
-        acc_re = _mm256_fnmadd_pd(d.im, key.im, _mm256_fmadd_pd(d.re, key.re, acc_re));
-        acc_im = _mm256_fmadd_pd(d.im, key.re, _mm256_fmadd_pd(d.re, key.im, acc_im));
-      }
-      store4(out + poly * c + j, out + poly * c + j + n, {acc_re, acc_im});
-    }
+  switch (columns) {
+    case 2: return fourier_ggsw_multiply_columns<2>(out, digits, ggsw, rows, n, prefetch);
+    case 3: return fourier_ggsw_multiply_columns<3>(out, digits, ggsw, rows, n, prefetch);
+    case 4: return fourier_ggsw_multiply_columns<4>(out, digits, ggsw, rows, n, prefetch);
+    default: return fourier_ggsw_multiply_reference(out, digits, ggsw, rows, columns, n, prefetch);
   }
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <utility>
 
 #include "../../src/tfhe/kernels.hpp"
 #include "fhenn/tfhe/csprng.hpp"
@@ -205,13 +206,17 @@ TEST(Kernels, FftVectorPassesMatchTheReferenceAndInvert) {
 TEST(Kernels, FourierGgswMultiplyMatchesTheReference) {
   const auto& fast = kernels::active();
   Csprng rng = Csprng::for_tests_only(8);
-  const size_t n = 256, rows = 6, columns = 2;
-  FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out1(columns * 2 * n, 7.0), out2(out1.size());
-  for (auto& v : digits) v = rng.standard_normal() * 1e3;
-  for (auto& v : ggsw) v = rng.standard_normal() * 1e15;
-  fast.fourier_ggsw_multiply(out1.data(), digits.data(), ggsw.data(), rows, columns, n, ggsw.data());
-  kernels::fourier_ggsw_multiply_reference(out2.data(), digits.data(), ggsw.data(), rows, columns, n, nullptr);
-  for (size_t i = 0; i < out1.size(); ++i) ASSERT_NEAR(out1[i], out2[i], 1e-12 * 1e18 * std::sqrt(rows)) << i;
+  const size_t n = 256;
+  // (k + 1) * l rows by k + 1 columns: k = 1 and 2 (the kernel's fixed-width paths), and k = 4 (its general one)
+  for (const auto& [rows, columns] : {std::pair<size_t, size_t>{6, 2}, {3, 3}, {2, 2}, {10, 5}}) {
+    FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out1(columns * 2 * n, 7.0), out2(out1.size());
+    for (auto& v : digits) v = rng.standard_normal() * 1e3;
+    for (auto& v : ggsw) v = rng.standard_normal() * 1e15;
+    fast.fourier_ggsw_multiply(out1.data(), digits.data(), ggsw.data(), rows, columns, n, ggsw.data());
+    kernels::fourier_ggsw_multiply_reference(out2.data(), digits.data(), ggsw.data(), rows, columns, n, nullptr);
+    for (size_t i = 0; i < out1.size(); ++i)
+      ASSERT_NEAR(out1[i], out2[i], 1e-12 * 1e18 * std::sqrt(rows)) << rows << "x" << columns << " at " << i;
+  }
 }
 
 TEST(Kernels, VectorWrapMatchesScalarWrapOnIntegersAndBoundaries) {

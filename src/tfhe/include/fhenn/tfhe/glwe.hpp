@@ -69,7 +69,8 @@ void encrypt_ggsw(const GlweKeyProducts& key, int64_t message, DecompositionBase
                   std::span<Torus> out);
 size_t ggsw_size(GlweDimension k, PolynomialSize N, DecompositionLevelCount levels);
 
-// A GGSW in the Fourier domain: each polynomial as N doubles (FourierTransform layout), same row order.
+// A GGSW in the Fourier domain: ggsw_size doubles, the polynomials' Fourier coefficients interleaved in the order
+// the external product streams them (see kernels::fourier_ggsw_offset).
 struct FourierGgswView {
   const double* data;
   GlweDimension glwe_dimension;
@@ -77,7 +78,7 @@ struct FourierGgswView {
   DecompositionBaseLog base_log;
   DecompositionLevelCount levels;
 };
-// Converts a standard GGSW to the Fourier domain (out: ggsw_size doubles).
+// Converts a standard GGSW to the Fourier domain (out: ggsw_size doubles, 64-byte aligned; N >= 8).
 void ggsw_to_fourier(std::span<const Torus> ggsw, GlweDimension k, PolynomialSize N, DecompositionLevelCount levels,
                      double* out);
 
