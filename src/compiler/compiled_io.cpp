@@ -9,7 +9,7 @@ namespace fhenn::compiler {
 namespace {
 
 constexpr const char* kCompiledArtifactKind = "fhenn-compiled-model";
-constexpr uint32_t kCompiledFormatVersion = 1;
+constexpr uint32_t kCompiledFormatVersion = 2;  // 2: lookup index bits in the report
 constexpr uint64_t kMaxCount = uint64_t{1} << 28;
 
 void write_output_dequantization(ByteWriter& out, const OutputDequantization& d) {
@@ -86,9 +86,12 @@ void write_report(ByteWriter& out, const ir::BitWidthReport& report) {
     }
     out.u8(n.feeds_table_lookup ? 1 : 0);
     out.u8(n.is_integer_node ? 1 : 0);
+    out.i64(n.seen_index_bits);
+    out.i64(n.worst_case_index_bits);
   }
   for (int v : {report.accumulator_bits, report.worst_case_accumulator_bits, report.max_lookup_input_bits,
-                report.worst_case_max_lookup_input_bits}) {
+                report.worst_case_max_lookup_input_bits, report.max_lookup_index_bits,
+                report.worst_case_max_lookup_index_bits}) {
     out.i64(v);
   }
 }
@@ -112,11 +115,15 @@ ir::BitWidthReport read_report(ByteReader& in) {
     n.worst_case_bits = read_small_int(in, 64, "a bit width");
     n.feeds_table_lookup = in.u8() != 0;
     n.is_integer_node = in.u8() != 0;
+    n.seen_index_bits = read_small_int(in, 64, "a bit width");
+    n.worst_case_index_bits = read_small_int(in, 64, "a bit width");
   }
   report.accumulator_bits = read_small_int(in, 64, "a bit width");
   report.worst_case_accumulator_bits = read_small_int(in, 64, "a bit width");
   report.max_lookup_input_bits = read_small_int(in, 64, "a bit width");
   report.worst_case_max_lookup_input_bits = read_small_int(in, 64, "a bit width");
+  report.max_lookup_index_bits = read_small_int(in, 64, "a bit width");
+  report.worst_case_max_lookup_index_bits = read_small_int(in, 64, "a bit width");
   return report;
 }
 

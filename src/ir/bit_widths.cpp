@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <sstream>
 
+#include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
 
 namespace fhenn::ir {
@@ -18,6 +19,13 @@ std::vector<bool> lookup_operands(const Circuit& circuit) {
   return feeds;
 }
 
+// The widest element span: the table index bits when each element is read from its own minimum.
+int widest_element_span_bits(std::span<const Range> elements) {
+  int bits = 0;
+  for (const Range& r : elements) bits = std::max(bits, unsigned_bits(static_cast<uint64_t>(r.max - r.min)));
+  return bits;
+}
+
 std::string range_text(const Range& r) {
   return concat("[", r.min, ", ", r.max, "]");
 }
@@ -26,7 +34,7 @@ std::string range_text(const Range& r) {
 
 BitWidthReport bit_width_report(const Circuit& circuit, const SeenRanges& seen) {
   FHENN_CHECK(seen.samples() > 0, "bit widths need at least one sample of the input set");
-  const auto worst = worst_case_element_ranges(circuit.nodes());
+  const auto worst = guaranteed_element_ranges(circuit);
   const auto feeds = lookup_operands(circuit);
   BitWidthReport report;
   report.samples = seen.samples();
@@ -52,6 +60,10 @@ BitWidthReport bit_width_report(const Circuit& circuit, const SeenRanges& seen) 
       // A lookup reads its operand's values only, not a dot product's intermediate sum.
       report.max_lookup_input_bits = std::max(report.max_lookup_input_bits, w.seen.bits());
       report.worst_case_max_lookup_input_bits = std::max(report.worst_case_max_lookup_input_bits, w.worst_case.bits());
+      w.seen_index_bits = widest_element_span_bits(seen.element_ranges(id));
+      w.worst_case_index_bits = widest_element_span_bits(worst[id]);
+      report.max_lookup_index_bits = std::max(report.max_lookup_index_bits, w.seen_index_bits);
+      report.worst_case_max_lookup_index_bits = std::max(report.worst_case_max_lookup_index_bits, w.worst_case_index_bits);
     }
     report.nodes.push_back(std::move(w));
   }
@@ -74,6 +86,8 @@ std::string format_bit_width_report(const BitWidthReport& report) {
       << report.worst_case_accumulator_bits << ")\n";
   out << "largest table lookup input (seen): " << report.max_lookup_input_bits << " bits (worst case "
       << report.worst_case_max_lookup_input_bits << ")\n";
+  out << "largest table index read per element (seen): " << report.max_lookup_index_bits << " bits (worst case "
+      << report.worst_case_max_lookup_index_bits << ")\n";
   return out.str();
 }
 

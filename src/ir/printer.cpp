@@ -55,7 +55,7 @@ std::string print_circuit(const Circuit& circuit, const PrintOptions& options) {
   std::ostringstream out;
   out << "circuit: " << circuit.nodes().size() << " nodes, " << circuit.input_width() << " inputs, "
       << circuit.output_width() << " outputs\n";
-  const auto worst = worst_case_element_ranges(circuit.nodes());
+  const auto worst = guaranteed_element_ranges(circuit);
   for (NodeId id = 0; id < circuit.nodes().size(); ++id) {
     const Node& node = circuit.node(id);
     out << "%" << id << " = " << traits(node.kind()).name << " " << node.name << " [" << node.width << "]";

@@ -7,6 +7,7 @@
 #include "fhenn/common/assert.hpp"
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/ir/evaluate.hpp"
 #include "fhenn/quant/rounding.hpp"
 
 namespace fhenn::ir {
@@ -151,6 +152,56 @@ void SeenRanges::merge(const SeenRanges& other) {
 
 std::span<const Range> SeenRanges::element_ranges(NodeId id) const {
   return std::span<const Range>(ranges_).subspan(circuit_->value_offset(id), circuit_->node(id).width);
+}
+
+namespace {
+
+// The number of distinct inputs (product over input elements of their range sizes), or nullopt above `limit`.
+std::optional<uint64_t> input_space_size(const Circuit& circuit, uint64_t limit) {
+  uint64_t count = 1;
+  for (const NodeId id : circuit.inputs()) {
+    const Range range = std::get<InputOp>(circuit.node(id).op).range;
+    const uint64_t levels = static_cast<uint64_t>(range.max - range.min) + 1;
+    for (size_t e = 0; e < circuit.node(id).width; ++e) {
+      if (levels > limit || count > limit / levels) return std::nullopt;
+      count *= levels;
+    }
+  }
+  return count;
+}
+
+}  // namespace
+
+std::optional<std::vector<std::vector<Range>>> exhaustive_element_ranges(const Circuit& circuit,
+                                                                         uint64_t max_inputs) {
+  if (!input_space_size(circuit, max_inputs)) return std::nullopt;
+  std::vector<Range> input_ranges;  // per input element, in input order
+  for (const NodeId id : circuit.inputs()) {
+    input_ranges.insert(input_ranges.end(), circuit.node(id).width, std::get<InputOp>(circuit.node(id).op).range);
+  }
+  std::vector<int64_t> input(input_ranges.size());
+  for (size_t e = 0; e < input.size(); ++e) input[e] = input_ranges[e].min;
+  std::vector<int64_t> values(circuit.node_values_size());
+  SeenRanges seen(circuit);
+  while (true) {
+    evaluate_nodes(circuit, input, values);
+    seen.observe(values);
+    size_t e = 0;  // odometer: the next input, or the end
+    for (; e < input.size() && input[e] == input_ranges[e].max; ++e) input[e] = input_ranges[e].min;
+    if (e == input.size()) break;
+    ++input[e];
+  }
+  std::vector<std::vector<Range>> ranges(circuit.nodes().size());
+  for (NodeId id = 0; id < circuit.nodes().size(); ++id) {
+    const auto observed = seen.element_ranges(id);
+    ranges[id].assign(observed.begin(), observed.end());
+  }
+  return ranges;
+}
+
+std::vector<std::vector<Range>> guaranteed_element_ranges(const Circuit& circuit) {
+  if (auto exact = exhaustive_element_ranges(circuit)) return *std::move(exact);
+  return worst_case_element_ranges(circuit.nodes());
 }
 
 }  // namespace fhenn::ir

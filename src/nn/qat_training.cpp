@@ -37,6 +37,7 @@ QatTrainOptions guide_options(uint64_t seed, int max_non_zero, std::optional<int
   options.net.input_range = InputRange::unit;
   options.net.activation = activation;
   options.net.rounding_threshold_bits = rounding_bits;
+  options.net.rounding_fit = RoundingFit::neuron_spans;  // the shift the engine needs: each neuron's span in r bits
   options.net.seed = seed;
   options.train.seed = seed;
   options.train.epochs = epochs;
@@ -114,11 +115,22 @@ std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs) {
 
 QatTrainOptions demo_qat_config() {
   QatTrainOptions options =
+      guide_options(/*seed=*/2, /*max_non_zero=*/0, /*rounding_bits=*/std::nullopt, /*epochs=*/10,
+                    ActivationMode::learned);
+  options.net.bits = 2;
+  options.net.weight_bits = 2;
+  options.net.input_range = InputRange::positive;
+  options.net.input_bits = 2;
+  options.train.weight_decay = 0.0;
+  return options;
+}
+
+QatTrainOptions demo_rounding_qat_config() {
+  QatTrainOptions options =
       guide_options(/*seed=*/2, /*max_non_zero=*/20, /*rounding_bits=*/4, /*epochs=*/10, ActivationMode::learned);
   options.net.weight_bits = 2;
   options.net.input_range = InputRange::positive;
   options.net.input_bits = 2;
-  options.net.rounding_fit = RoundingFit::neuron_spans;
   options.train.weight_decay = 0.0;
   return options;
 }

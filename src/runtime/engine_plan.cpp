@@ -18,7 +18,7 @@ constexpr int kMaxEncodingBits = 40;  // keeps the bootstrap noise far below the
 using ElementRanges = std::vector<std::vector<ir::Range>>;
 
 ElementRanges element_ranges(const ir::Circuit& circuit, const PlanOptions& options, const ir::SeenRanges* seen) {
-  if (options.ranges == RangeSource::worst_case) return ir::worst_case_element_ranges(circuit.nodes());
+  if (options.ranges == RangeSource::worst_case) return ir::guaranteed_element_ranges(circuit);
   FHENN_CHECK(seen != nullptr && seen->samples() > 0,
               "encoding from seen ranges needs an input set: pass the ranges observed on it");
   ElementRanges ranges(circuit.nodes().size());

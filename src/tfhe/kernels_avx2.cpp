@@ -164,6 +164,25 @@ void fourier_ggsw_multiply_columns(double* out, const double* digits, const doub
   }
 }
 
+// Any column count (k > 4): one column at a time, its lines strided within the block.
+void fourier_ggsw_multiply_any(double* out, const double* digits, const double* ggsw, size_t rows, size_t columns,
+                               size_t n) {
+  const size_t poly = 2 * n;
+  for (size_t j = 0; j < n; j += kGgswBlock) {
+    for (size_t c = 0; c < columns; ++c) {
+      Complex4 acc{_mm256_setzero_pd(), _mm256_setzero_pd()};
+      for (size_t r = 0; r < rows; ++r) {
+        const Complex4 d = load4(digits + poly * r + j, digits + poly * r + j + n);
+        const double* key = ggsw + fourier_ggsw_offset(rows, columns, j, r, c);
+        const Complex4 k = load4(key, key + kGgswBlock);
+        acc.re = _mm256_fnmadd_pd(d.im, k.im, _mm256_fmadd_pd(d.re, k.re, acc.re));
+        acc.im = _mm256_fmadd_pd(d.im, k.re, _mm256_fmadd_pd(d.re, k.im, acc.im));
+      }
+      store4(out + poly * c + j, out + poly * c + j + n, acc);
+    }
+  }
+}
+
 void fourier_ggsw_multiply(double* out, const double* digits, const double* ggsw, size_t rows, size_t columns,
                            size_t complex_count, const double* prefetch) {
   const size_t n = complex_count;
@@ -171,7 +190,8 @@ void fourier_ggsw_multiply(double* out, const double* digits, const double* ggsw
     case 2: return fourier_ggsw_multiply_columns<2>(out, digits, ggsw, rows, n, prefetch);
     case 3: return fourier_ggsw_multiply_columns<3>(out, digits, ggsw, rows, n, prefetch);
     case 4: return fourier_ggsw_multiply_columns<4>(out, digits, ggsw, rows, n, prefetch);
-    default: return fourier_ggsw_multiply_reference(out, digits, ggsw, rows, columns, n, prefetch);
+    case 5: return fourier_ggsw_multiply_columns<5>(out, digits, ggsw, rows, n, prefetch);  // k = 4 (N = 512 sets)
+    default: return fourier_ggsw_multiply_any(out, digits, ggsw, rows, columns, n);
   }
 }
 

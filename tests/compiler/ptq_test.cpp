@@ -174,8 +174,9 @@ void prune_layer(DenseLayer& layer, int k) {
 }
 
 TEST(Compatibility, NamesTheLayerItsWidthAndAComputedPruningBound) {
-  FloatMlp model = random_float_mlp({2, 100, 100, 2}, 21);
-  const Matrix data = random_features(200, 2, 22, 0.0, 1.0);
+  // Eight features: too many possible inputs to enumerate (8^8), so the worst case is the interval bound.
+  FloatMlp model = random_float_mlp({8, 100, 100, 2}, 21);
+  const Matrix data = random_features(200, 8, 22, 0.0, 1.0);
   const CompiledModel compiled = compile_ptq(model, data, {});
   const auto problems = find_precision_problems(compiled, {8, RangeMeasure::worst_case});
   const auto fc3 = std::find_if(problems.begin(), problems.end(), [](const auto& p) { return p.layer == "fc3"; });

@@ -134,6 +134,59 @@ TEST(BitWidthReport, SeenRangesUseTheReferenceDefinitionAndNeverExceedWorstCase)
   EXPECT_THROW(bit_width_report(c, SeenRanges(c)), Error);
 }
 
+TEST(BitWidthReport, LookupIndexBitsAreTheWidestElementSpanNotTheNodeWideWidth) {
+  // Two neurons of one layer: x in [0, 3] and x + 10 in [10, 13]. Node-wide the lookup operand spans [0, 13]
+  // (4 bits); each element's table starts at its own minimum, so the bootstraps read 2 bits.
+  CircuitBuilder b;
+  const NodeId in = b.add_input("input", 1, Range{0, 3});
+  const NodeId acc = b.add_dot_product("fc1.accumulator", in, 2, {1, 1}, {0, 10});
+  LookupTable t0{0, {0, 1, 2, 3}};
+  LookupTable t1{10, {3, 2, 1, 0}};
+  b.add_output("output", b.add_table_lookup("fc1.lookup", acc, {t0, t1}));
+  const Circuit c = std::move(b).build();
+  SeenRanges seen(c);
+  std::vector<int64_t> values(c.node_values_size());
+  for (int64_t x : {1, 2}) {
+    evaluate_nodes(c, std::vector<int64_t>{x}, values);
+    seen.observe(values);
+  }
+  const BitWidthReport report = bit_width_report(c, seen);
+  EXPECT_EQ(report.worst_case_max_lookup_input_bits, 4);
+  EXPECT_EQ(report.worst_case_max_lookup_index_bits, 2);
+  EXPECT_EQ(report.max_lookup_input_bits, 4);  // seen [1, 12]
+  EXPECT_EQ(report.max_lookup_index_bits, 1);  // seen [1, 2] and [11, 12]
+  EXPECT_EQ(report.nodes[1].worst_case_index_bits, 2);
+  EXPECT_EQ(report.nodes[0].worst_case_index_bits, 0);  // not a lookup operand
+  EXPECT_NE(format_bit_width_report(report).find("table index read per element"), std::string::npos);
+}
+
+TEST(Ranges, ExhaustiveRangesAreExactWhereIntervalBoundsAreLoose) {
+  // y = T(x) - T(x) is always 0; interval bounds see two independent values in [0, 3].
+  CircuitBuilder b;
+  const NodeId in = b.add_input("input", 1, Range{0, 3});
+  const NodeId acc = b.add_dot_product("fc1.accumulator", in, 2, {1, 1}, {});
+  const LookupTable identity{0, {0, 1, 2, 3}};
+  const NodeId lookup = b.add_table_lookup("fc1.lookup", acc, {identity, identity});
+  const NodeId y = b.add_dot_product("fc2.accumulator", lookup, 1, {1, -1}, {});
+  b.add_output("output", y);
+  const Circuit c = std::move(b).build();
+  EXPECT_EQ(worst_case_element_ranges(c.nodes())[y][0], (Range{-3, 3}));
+  const auto exact = exhaustive_element_ranges(c);
+  ASSERT_TRUE(exact.has_value());
+  EXPECT_EQ((*exact)[y][0], (Range{0, 0}));
+  EXPECT_EQ((*exact)[acc][1], (Range{0, 3}));
+  EXPECT_EQ(guaranteed_element_ranges(c)[y][0], (Range{0, 0}));
+  EXPECT_FALSE(exhaustive_element_ranges(c, 3).has_value());  // 4 possible inputs
+  EXPECT_EQ(bit_width_report(c, [&] {
+              SeenRanges seen(c);
+              std::vector<int64_t> values(c.node_values_size());
+              evaluate_nodes(c, std::vector<int64_t>{1}, values);
+              seen.observe(values);
+              return seen;
+            }()).worst_case_accumulator_bits,
+            2);  // [0, 3]: the exact worst case, not [-3, 3]
+}
+
 TEST(Range, BitsFollowTheReferenceDefinition) {
   EXPECT_EQ((Range{0, 7}).bits(), 3);
   EXPECT_EQ((Range{0, 8}).bits(), 4);

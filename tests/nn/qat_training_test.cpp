@@ -110,11 +110,15 @@ TEST(QatTraining, ExperimentRowsFollowTheGuide) {
     EXPECT_TRUE(row.options.max_non_zero == 30 || row.options.max_non_zero == 20);
   }
   const QatTrainOptions demo = demo_qat_config();
-  EXPECT_EQ(demo.max_non_zero, 20);
   EXPECT_EQ(demo.net.hidden_sizes, (std::vector<int>{100, 100}));
-  EXPECT_TRUE(demo.net.rounding_threshold_bits.has_value());
-  EXPECT_EQ(demo.net.rounding_fit, RoundingFit::neuron_spans);
-  EXPECT_EQ(demo.net.weight_bits, 2);  // ternary: a lookup's squared weight norm <= 20 keeps one PBS level
+  EXPECT_FALSE(demo.net.rounding_threshold_bits.has_value());  // exact lookups
+  EXPECT_EQ(demo.net.input_bits, 2);  // 16 possible inputs: exact ranges
+  EXPECT_EQ(demo.net.weight_bits, 2);
+  const QatTrainOptions rounded = demo_rounding_qat_config();
+  EXPECT_EQ(rounded.max_non_zero, 20);
+  EXPECT_EQ(rounded.net.rounding_threshold_bits, 4);
+  EXPECT_EQ(rounded.net.rounding_fit, RoundingFit::neuron_spans);
+  EXPECT_EQ(rounded.net.weight_bits, 2);  // ternary: a lookup's squared weight norm <= 20 keeps one PBS level
 }
 
 }  // namespace

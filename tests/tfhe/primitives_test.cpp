@@ -207,8 +207,8 @@ TEST(Kernels, FourierGgswMultiplyMatchesTheReference) {
   const auto& fast = kernels::active();
   Csprng rng = Csprng::for_tests_only(8);
   const size_t n = 256;
-  // (k + 1) * l rows by k + 1 columns: k = 1 and 2 (the kernel's fixed-width paths), and k = 4 (its general one)
-  for (const auto& [rows, columns] : {std::pair<size_t, size_t>{6, 2}, {3, 3}, {2, 2}, {10, 5}}) {
+  // (k + 1) * l rows by k + 1 columns: k = 1, 2 and 4 (the kernel's fixed-width paths) and k = 6 (its general one)
+  for (const auto& [rows, columns] : {std::pair<size_t, size_t>{6, 2}, {3, 3}, {2, 2}, {10, 5}, {7, 7}}) {
     FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out1(columns * 2 * n, 7.0), out2(out1.size());
     for (auto& v : digits) v = rng.standard_normal() * 1e3;
     for (auto& v : ggsw) v = rng.standard_normal() * 1e15;

@@ -19,7 +19,7 @@ namespace fhenn::cli {
 namespace {
 
 struct ExperimentQatCommand {
-  uint64_t seed = 0;
+  uint64_t seed = 2;  // the demo's split: the board's rule scores 95.6% on its test points (seed 0: 94.0%)
   int epochs = 0;  // 0: each row's default
   int threads = 0;
   std::string json;
@@ -68,18 +68,19 @@ std::string rounding_text(const nn::QatTrainOptions& options) {
 
 std::string results_table(const std::vector<RowResult>& rows) {
   std::vector<std::vector<std::string>> cells;
-  cells.push_back({"reference (guide)", "30", "3", "-", "95.40%", "92.40%", "7", "-", "-"});
+  cells.push_back({"reference (guide)", "30", "3", "-", "95.40%", "92.40%", "7", "-", "-", "-"});
   for (const RowResult& r : rows) {
     cells.push_back({"fhenn", std::to_string(r.options.max_non_zero), std::to_string(r.options.net.bits),
                      rounding_text(r.options), percent(r.training_accuracy), percent(r.circuit_accuracy),
                      std::to_string(r.report.accumulator_bits) + " (worst " +
                          std::to_string(r.report.worst_case_accumulator_bits) + ")",
+                     std::to_string(r.report.worst_case_max_lookup_index_bits),
                      std::to_string(r.report.max_lookup_input_bits) + " (worst " +
                          std::to_string(r.report.worst_case_max_lookup_input_bits) + ")",
                      r.identical_outputs ? "yes" : "NO"});
   }
   return markdown_table({"", "non-zero", "bits", "rounding bits", "training accuracy", "circuit accuracy",
-                         "accumulator bits", "max lookup input bits", "same integers"},
+                         "accumulator bits", "bootstrap reads (bits)", "lookup operand bits", "same integers"},
                         cells);
 }
 
@@ -103,8 +104,10 @@ nlohmann::json row_json(const RowResult& r) {
                    {"identical_output_integers", r.identical_outputs},
                    {"accumulator_bits", r.report.accumulator_bits},
                    {"worst_case_accumulator_bits", r.report.worst_case_accumulator_bits},
-                   {"max_lookup_input_bits", r.report.max_lookup_input_bits},
-                   {"worst_case_max_lookup_input_bits", r.report.worst_case_max_lookup_input_bits},
+                   {"max_lookup_input_bits", r.report.worst_case_max_lookup_index_bits},
+                   {"seen_max_lookup_index_bits", r.report.max_lookup_index_bits},
+                   {"lookup_operand_bits", r.report.max_lookup_input_bits},
+                   {"worst_case_lookup_operand_bits", r.report.worst_case_max_lookup_input_bits},
                    {"max_non_zero_per_neuron", r.max_non_zero_per_neuron},
                    {"seconds", r.seconds}};
   if (o.net.rounding_threshold_bits) j["rounding_bits"] = *o.net.rounding_threshold_bits;
@@ -133,6 +136,10 @@ void run_experiment(const ExperimentQatCommand& c) {
   for (const RowResult& r : results) exact = exact && r.identical_outputs && r.circuit_accuracy == r.training_accuracy;
   text << "\n### QAT, 100 hidden neurons (two hidden layers), pruned per neuron, on the 500 test points\n\n"
        << results_table(results)
+       << "\naccumulator bits: the widest integer seen on the training set (the reference's measure; worst case over "
+          "all inputs in brackets)\nbootstrap reads: the widest table index any lookup reads for any input (each "
+          "neuron's table starts at its own minimum)\nlookup operand bits: the layer-wide signed width of the "
+          "lookups' operands, seen (worst case)\n"
        << "\nthe checkerboard's own rule on the noisy test points (the noise's ceiling): " << percent(ceiling)
        << "\ncircuit output integers equal the trained network's on every test point: " << (exact ? "yes" : "NO")
        << "\nfinished in " << ProgressBar::format_duration(seconds) << "\n";

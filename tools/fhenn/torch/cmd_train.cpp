@@ -26,7 +26,10 @@ struct TrainCommand {
   // --qat: quantization-aware training (Brevitas-style quantizers in the loop)
   bool qat = false;
   int bits = 3;
+  int weight_bits = 0;  // 0: `bits`
+  int input_bits = 0;   // 0: `bits`
   std::optional<int> rounding_bits;
+  std::string rounding_fit = "layer";
   double rounding_noise = 0.0;
   std::string input_range = "unit";
   std::string activation = "learned";
@@ -44,7 +47,10 @@ void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
   options.train = c.train;
   options.net.hidden_sizes = c.hidden;
   options.net.bits = c.bits;
+  options.net.weight_bits = c.weight_bits;
+  options.net.input_bits = c.input_bits;
   options.net.rounding_threshold_bits = c.rounding_bits;
+  options.net.rounding_fit = nn::parse_rounding_fit(c.rounding_fit);
   options.net.rounding_noise_margin = c.rounding_noise;
   options.net.input_range = nn::parse_input_range(c.input_range);
   options.net.activation = nn::parse_activation_mode(c.activation);
@@ -67,6 +73,8 @@ void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
                 {"data", c.data.to_json()},
                 {"hidden", c.hidden},
                 {"bits", c.bits},
+                {"weight_bits", c.weight_bits > 0 ? c.weight_bits : c.bits},
+                {"input_bits", c.input_bits > 0 ? c.input_bits : c.bits},
                 {"rounding_bits", c.rounding_bits ? nlohmann::json(*c.rounding_bits) : nlohmann::json(nullptr)},
                 {"epochs", c.train.epochs},
                 {"seed", c.train.seed},
@@ -149,11 +157,19 @@ void setup_train(CLI::App& root) {
       ->capture_default_str();
   cmd->add_flag("--qat", c->qat, "Quantization-aware training: quantizers in the loop, exactly what the circuit runs");
   cmd->add_option("--bits", c->bits, "--qat: bits of the weights, activations and inputs")->capture_default_str();
+  cmd->add_option("--weight-bits", c->weight_bits, "--qat: bits of the weights (default: --bits; 2: ternary)")
+      ->check(CLI::Range(2, 8));
+  cmd->add_option("--input-bits", c->input_bits, "--qat: bits of the input quantizer (default: --bits)")
+      ->check(CLI::Range(1, 8));
   cmd->add_option("--rounding-bits", c->rounding_bits,
                   "--qat: keep this many most significant bits of each accumulator before its lookup");
+  cmd->add_option("--rounding-fit", c->rounding_fit,
+                  "--qat: 'layer' (the layer's range in --rounding-bits) or 'neuron' (each neuron's span: what the "
+                  "encrypted runtime reads)")
+      ->capture_default_str();
   cmd->add_option("--rounding-noise", c->rounding_noise,
                   "--qat: train with the encrypted runtime's off-by-one rounding near boundaries (margin, 0..0.5)");
-  cmd->add_option("--input-range", c->input_range, "--qat: input quantizer range: unit ([-1, 1]), data or learned")
+  cmd->add_option("--input-range", c->input_range, "--qat: input quantizer range: unit ([-1, 1]), positive ([0, 1]), data or learned")
       ->capture_default_str();
   cmd->add_option("--activation", c->activation, "--qat: quantizer after each ReLU: unit or learned (QuantReLU)")
       ->capture_default_str();

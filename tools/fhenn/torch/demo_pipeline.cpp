@@ -35,18 +35,14 @@ tfhe::ParameterSet initial_parameter_set(const nn::Dataset& data, const nn::QatT
 }
 
 DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings) {
-  nn::QatTrainOptions options = nn::demo_qat_config();
+  nn::QatTrainOptions options = settings.rounding ? nn::demo_rounding_qat_config() : nn::demo_qat_config();
   options.train.seed = settings.seed;
   options.net.seed = settings.seed;
   if (settings.epochs > 0) options.train.epochs = settings.epochs;
-  if (!settings.rounding) {
-    options.net.rounding_threshold_bits.reset();
-    options.net.rounding_noise_margin = 0.0;
-    options.net.lookup_noise.reset();
-  } else {
+  if (settings.rounding) {
     options.net.lookup_noise = engine_lookup_noise(initial_parameter_set(data, options, settings.plan));
   }
-  options.train.label = settings.rounding ? "QAT training" : "QAT training (no rounding)";
+  options.train.label = settings.rounding ? "QAT training (rounding)" : "QAT training";
   const auto start = std::chrono::steady_clock::now();
   nn::QatTrainResult trained = nn::train_qat(data, options);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

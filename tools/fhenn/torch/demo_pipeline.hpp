@@ -13,9 +13,9 @@
 namespace fhenn::cli {
 
 struct DemoSettings {
-  uint64_t seed = 1;
-  int epochs = 0;        // 0: the demo configuration's own
-  bool rounding = true;  // false: the same network without rounding-aware training
+  uint64_t seed = 2;
+  int epochs = 0;         // 0: the demo configuration's own
+  bool rounding = false;  // false: nn::demo_qat_config (exact lookups); true: nn::demo_rounding_qat_config
   runtime::PlanOptions plan;
 };
 
@@ -41,9 +41,10 @@ nn::LookupNoise engine_lookup_noise(const tfhe::ParameterSet& params);
 tfhe::ParameterSet initial_parameter_set(const nn::Dataset& data, const nn::QatTrainOptions& options,
                                          const runtime::PlanOptions& plan);
 
-// Trains the demo's QAT network (nn::demo_qat_config, seeded; with rounding, with the engine's lookup noise of
-// initial_parameter_set), compiles it and plans it for the engine. Without rounding, lookups wider than the
-// engine's 8 bits in the worst case fall back to the ranges seen on the training set (as the reference sizes them).
+// Trains the demo's QAT network (nn::demo_qat_config, or with rounding nn::demo_rounding_qat_config trained with
+// the engine's lookup noise of initial_parameter_set; seeded), compiles it and plans it for the engine. Lookups
+// wider than the engine's 8 bits in the worst case fall back to the ranges seen on the training set (as the
+// reference sizes them).
 DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings);
 
 }  // namespace fhenn::cli

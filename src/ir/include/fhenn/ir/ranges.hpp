@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -13,6 +14,17 @@ namespace fhenn::ir {
 // (rules of OpTraits::range_rule; formulas (R1)-(R4) of docs/circuit.md). Throws fhenn::Error naming the node
 // when a value could leave 62 bits. Expects nodes that pass the structural checks of verify_circuit.
 std::vector<std::vector<Range>> worst_case_element_ranges(const std::vector<Node>& nodes);
+
+// Per node, per element: the exact ranges over every input the input nodes' declared ranges allow, found by
+// evaluating each of them, when there are at most `max_inputs` (two features quantized to 2 bits: 16); nullopt
+// otherwise. As strong a guarantee as worst_case_element_ranges and never wider (interval bounds ignore that a
+// layer's neurons see the same inputs).
+std::optional<std::vector<std::vector<Range>>> exhaustive_element_ranges(const Circuit& circuit,
+                                                                         uint64_t max_inputs = uint64_t{1} << 16);
+
+// The tightest guaranteed ranges: exhaustive_element_ranges when the input space is small enough, else
+// worst_case_element_ranges.
+std::vector<std::vector<Range>> guaranteed_element_ranges(const Circuit& circuit);
 
 // A node's range over all its elements, as the reference measures a tensor (min and max over every element).
 // For a dot product the integer sum before its constant is a value the node computes too (an encrypted

@@ -48,13 +48,19 @@ struct QatExperimentRow {
 // rounding to 5 and 4 bits), with our training settings. `epochs` <= 0 keeps the default.
 std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs);
 
-// The fastest accurate configuration found for "100 hidden pruned to 20, 3-bit activations, with rounding": what
-// the encrypted demo runs. Ternary (2-bit) weights, so a lookup's squared weight norm is its non-zero count
-// (<= 20); the input quantizer unsigned on [0, 1] at 2 bits (the guide's 3-bit integers on the board, half the
-// declared range); rounding to 4 bits fitted per neuron; no weight decay (it kills neurons of a ternary layer).
-// Every lookup then reads <= 4 bits (N = 2048 or 1024, one PBS level). Train it with the engine's lookup noise
-// (QatNetOptions::lookup_noise, from the parameter set planned for the initial network) so that encrypted
-// predictions agree with the clear circuit.
+// The fastest accurate configuration found that the encrypted runtime computes exactly: what the encrypted demo
+// runs (seed 2). The guide's 100 x 2 hidden network with ternary (2-bit) weights, 2-bit activations (learned
+// QuantReLU, 0..3) and the input quantizer unsigned on [0, 1] at 2 bits (the board's cells exactly), no pruning,
+// no rounding, no weight decay (it kills neurons of a ternary layer). With two 2-bit inputs the circuit's ranges
+// are exact (ir::exhaustive_element_ranges over the 16 possible inputs), and every neuron's accumulator then
+// spans at most 4 bits: each lookup reads its whole accumulator, so encrypted predictions equal the clear
+// circuit's (up to the failure probability), at the cost of one N = 2048 bootstrap per neuron.
 QatTrainOptions demo_qat_config();
+
+// The same network at 3-bit activations, pruned to 20 non-zero weights per neuron, with rounding to 4 bits fitted
+// per neuron: its lookups read 3 bits of up to 7-bit accumulators (N = 1024), approximately near the rounding
+// boundaries. Trained with the engine's lookup noise (QatNetOptions::lookup_noise), it is what `fhenn bench
+// inference` times "with rounding" beside demo_qat_config.
+QatTrainOptions demo_rounding_qat_config();
 
 }  // namespace fhenn::nn

@@ -14,7 +14,8 @@
 namespace fhenn::runtime {
 
 // Which value ranges size the encodings: the guaranteed worst case (every input in its declared range is
-// evaluated exactly), or the ranges seen on an input set (the reference's choice: narrower, so cheaper, but an
+// evaluated exactly; ir::guaranteed_element_ranges: exact when the inputs can take at most 2^16 values, interval
+// bounds otherwise), or the ranges seen on an input set (the reference's choice: narrower, so cheaper, but an
 // unseen input that leaves them may read a wrong table entry).
 enum class RangeSource { worst_case, seen };
 
