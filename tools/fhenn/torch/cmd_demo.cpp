@@ -89,8 +89,9 @@ void run_demo(const DemoArgs& a) {
             << (model.options.max_non_zero > 0
                     ? "at most " + std::to_string(model.trained.max_non_zero_per_neuron) + " non-zero weights per neuron"
                     : std::string("not pruned"))
-            << "; rounding to "
-            << (net.rounding_threshold_bits ? std::to_string(*net.rounding_threshold_bits) + " bits" : "none")
+            << "; "
+            << (net.rounding_threshold_bits ? "rounding to " + std::to_string(*net.rounding_threshold_bits) + " bits"
+                                            : std::string("no rounding"))
             << "; trained in " << ProgressBar::format_duration(model.training_seconds) << "\n"
             << "      accumulator size " << report.accumulator_bits << " bits (worst case "
             << report.worst_case_accumulator_bits << "), lookups read at most " << report.worst_case_max_lookup_index_bits
