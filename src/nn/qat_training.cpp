@@ -106,8 +106,12 @@ std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs) {
       {"100 hidden, 20 non-zero, 3 bits", guide_options(seed, 20, std::nullopt, 5, unit)},
       {"100 hidden, 30 non-zero, 3 bits, rounding 5", guide_options(seed, 30, 5, 5, unit)},
       {"100 hidden, 20 non-zero, 3 bits, rounding 5", guide_options(seed, 20, 5, 5, learned)},
-      {"100 hidden, 20 non-zero, 3 bits, rounding 4", guide_options(seed, 20, 4, 10, learned)},
+      // At 4 bits the guide's 3-bit weights and [-1, 1] inputs lose accuracy (85.8% with seed 2): this row uses the
+      // demo's rounded network instead (ternary weights, 2-bit inputs on [0, 1], 3-bit activations).
+      {"100 hidden, 20 non-zero, 3-bit activations, 2-bit weights, rounding 4", demo_rounding_qat_config()},
   };
+  rows.back().options.net.seed = seed;
+  rows.back().options.train.seed = seed;
   if (epochs > 0)
     for (QatExperimentRow& row : rows) row.options.train.epochs = epochs;
   return rows;

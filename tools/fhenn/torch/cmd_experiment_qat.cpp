@@ -70,7 +70,12 @@ std::string results_table(const std::vector<RowResult>& rows) {
   std::vector<std::vector<std::string>> cells;
   cells.push_back({"reference (guide)", "30", "3", "-", "95.40%", "92.40%", "7", "-", "-", "-"});
   for (const RowResult& r : rows) {
-    cells.push_back({"fhenn", std::to_string(r.options.max_non_zero), std::to_string(r.options.net.bits),
+    const int weight_bits = r.options.net.weight_bits;
+    const std::string bits = std::to_string(r.options.net.bits) +
+                             (weight_bits > 0 && weight_bits != r.options.net.bits
+                                  ? " (weights " + std::to_string(weight_bits) + ")"
+                                  : "");
+    cells.push_back({"fhenn", std::to_string(r.options.max_non_zero), bits,
                      rounding_text(r.options), percent(r.training_accuracy), percent(r.circuit_accuracy),
                      std::to_string(r.report.accumulator_bits) + " (worst " +
                          std::to_string(r.report.worst_case_accumulator_bits) + ")",
