@@ -2,6 +2,8 @@
 #include "fhenn/runtime/encrypted.hpp"
 
 #include <algorithm>
+#include <span>
+#include <vector>
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/parallel.hpp"
@@ -122,26 +124,46 @@ void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
   const size_t plan_index = static_cast<size_t>(&lookup - plan_.lookups.data());
   const int accumulator_bits = plan_.encoding_bits[lookup.accumulator];
   values[lookup.node].assign(samples * node.width * size, 0);
-  const size_t scratch_size = tfhe::keyswitch_bootstrap_scratch_size(key_);
-  std::vector<tfhe::FourierBuffer> scratch(static_cast<size_t>(threads_), tfhe::FourierBuffer(scratch_size));
-  std::vector<std::vector<tfhe::Torus>> shifted(static_cast<size_t>(threads_), std::vector<tfhe::Torus>(size));
-  parallel_for(samples * node.width, threads_, [&](size_t item, int worker) {
+  // Constant elements are trivial ciphertexts; the others run in groups that share each pass over the keys.
+  std::vector<size_t> bootstrapped;
+  for (size_t item = 0; item < samples * node.width; ++item) {
     const size_t i = item % node.width;
-    std::span<tfhe::Torus> out(values[lookup.node].data() + item * size, size);
-    if (lookup.constant[i]) {  // a trivial ciphertext (0, ..., 0, v * Delta) of the folded value
-      out.back() = encode(folded_value(circuit_, lookup, i), lookup.output_encoding_bits);
-      return;
+    if (!lookup.constant[i]) {
+      bootstrapped.push_back(item);
+      continue;
     }
-    auto& in = shifted[static_cast<size_t>(worker)];
-    const tfhe::Torus* accumulator = values[lookup.accumulator].data() + item * size;
-    std::copy(accumulator, accumulator + size, in.begin());
-    // (E2): move the smallest rounded value to index 0; when bits are dropped, add half an accumulator unit so
-    // that no integer sits on a rounding boundary (ties still round up, as round_msbs, but noise must now move
-    // a value at least half a unit to change its rounding).
-    tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[i] << lookup.shift), accumulator_bits) +
-                                       (lookup.shift > 0 ? tfhe::Torus{1} << (62 - accumulator_bits) : 0));
-    tfhe::keyswitch_bootstrap(in, tables_[plan_index][i], key_, out, scratch[static_cast<size_t>(worker)]);
-    if (progress != nullptr) progress->advance();
+    // a trivial ciphertext (0, ..., 0, v * Delta) of the folded value
+    values[lookup.node][item * size + size - 1] = encode(folded_value(circuit_, lookup, i), lookup.output_encoding_bits);
+  }
+  const size_t group_size = tfhe::kBootstrapGroup;
+  const size_t groups = (bootstrapped.size() + group_size - 1) / group_size;
+  const size_t scratch_size = tfhe::keyswitch_bootstrap_group_scratch_size(key_, group_size);
+  std::vector<tfhe::FourierBuffer> scratch(static_cast<size_t>(threads_), tfhe::FourierBuffer(scratch_size));
+  std::vector<std::vector<tfhe::Torus>> shifted(static_cast<size_t>(threads_),
+                                                std::vector<tfhe::Torus>(group_size * size));
+  parallel_for(groups, threads_, [&](size_t g, int worker) {
+    const size_t first = g * group_size;
+    const size_t count = std::min(group_size, bootstrapped.size() - first);
+    std::vector<std::span<const tfhe::Torus>> ins;
+    std::vector<const tfhe::LookupTable*> tables;
+    std::vector<std::span<tfhe::Torus>> outs;
+    for (size_t b = 0; b < count; ++b) {
+      const size_t item = bootstrapped[first + b];
+      const size_t i = item % node.width;
+      std::span<tfhe::Torus> in(shifted[static_cast<size_t>(worker)].data() + b * size, size);
+      const tfhe::Torus* accumulator = values[lookup.accumulator].data() + item * size;
+      std::copy(accumulator, accumulator + size, in.begin());
+      // (E2): move the smallest rounded value to index 0; when bits are dropped, add half an accumulator unit so
+      // that no integer sits on a rounding boundary (ties still round up, as round_msbs, but noise must now move
+      // a value at least half a unit to change its rounding).
+      tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[i] << lookup.shift), accumulator_bits) +
+                                         (lookup.shift > 0 ? tfhe::Torus{1} << (62 - accumulator_bits) : 0));
+      ins.push_back(in);
+      tables.push_back(&tables_[plan_index][i]);
+      outs.emplace_back(values[lookup.node].data() + item * size, size);
+    }
+    tfhe::keyswitch_bootstrap_group(ins, tables, key_, outs, scratch[static_cast<size_t>(worker)]);
+    if (progress != nullptr) progress->advance(count);
   });
 }
 

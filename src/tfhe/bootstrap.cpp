@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <vector>
 
 #include "fhenn/common/assert.hpp"
 #include "fhenn/common/error.hpp"
@@ -133,36 +134,70 @@ void LookupTable::write_test_polynomial(PolynomialSize N, std::span<Torus> out) 
 }
 
 size_t programmable_bootstrap_scratch_size(const FourierBootstrapKey& key) {
-  const size_t n = key.lwe_dimension.value;
-  const size_t switched = (n + 1 + 1) / 2;  // uint32 pairs per double
-  return switched + glwe_size(key.glwe_dimension) * key.polynomial_size.value + blind_rotate_scratch_size(key) + 8;
+  return programmable_bootstrap_group_scratch_size(key, 1);
 }
 
 void programmable_bootstrap(const FourierBootstrapKey& key, std::span<const Torus> lwe_in, const LookupTable& table,
                             std::span<Torus> lwe_out, std::span<double> scratch) {
+  const std::span<const Torus> ins[] = {lwe_in};
+  const LookupTable* tables[] = {&table};
+  const std::span<Torus> outs[] = {lwe_out};
+  programmable_bootstrap_group(key, ins, tables, outs, scratch);
+}
+
+namespace {
+
+// Doubles of scratch per ciphertext of a group: its accumulator ((k + 1) N words), then its switched
+// ciphertext (n + 1 uint32), rounded up to whole 64-byte lines.
+size_t group_member_doubles(const FourierBootstrapKey& key) {
+  const size_t switched = (key.lwe_dimension.value + 2) / 2;
+  const size_t doubles = glwe_size(key.glwe_dimension) * key.polynomial_size.value + switched;
+  return (doubles + 7) / 8 * 8;
+}
+
+}  // namespace
+
+size_t programmable_bootstrap_group_scratch_size(const FourierBootstrapKey& key, size_t group) {
+  return blind_rotate_scratch_size(key) + group * group_member_doubles(key) + 8;
+}
+
+void programmable_bootstrap_group(const FourierBootstrapKey& key, std::span<const std::span<const Torus>> lwe_in,
+                                  std::span<const LookupTable* const> tables,
+                                  std::span<const std::span<Torus>> lwe_out, std::span<double> scratch) {
   const size_t n = key.lwe_dimension.value;
   const size_t N = key.polynomial_size.value;
   const size_t k = key.glwe_dimension.value;
-  FHENN_ASSERT_EQ(lwe_in.size(), n + 1);
-  FHENN_ASSERT_LE(programmable_bootstrap_scratch_size(key), scratch.size());
-  FHENN_ASSERT(table.input_bits() + 1 <= static_cast<size_t>(std::countr_zero(N)));
-  // scratch: [blind rotation | accumulator | switched ciphertext], the first part 64-byte aligned
+  const size_t group = lwe_in.size();
+  FHENN_ASSERT(tables.size() == group && lwe_out.size() == group);
+  FHENN_ASSERT_LE(programmable_bootstrap_group_scratch_size(key, group), scratch.size());
+  // scratch: [blind rotation (shared, 64-byte aligned) | per ciphertext: accumulator, switched ciphertext]
   const size_t rotate_doubles = blind_rotate_scratch_size(key);
-  auto rotate_scratch = scratch.first(rotate_doubles);
-  std::span<Torus> acc(reinterpret_cast<Torus*>(scratch.data() + rotate_doubles), (k + 1) * N);
-  std::span<uint32_t> switched(reinterpret_cast<uint32_t*>(scratch.data() + rotate_doubles + (k + 1) * N), n + 1);
-  // 1. modulus switch to 2N
-  modulus_switch(lwe_in, key.polynomial_size, switched);
-  // 2. acc = trivial GLWE of X^(-b~) * v(X)
-  std::fill(acc.begin(), acc.end(), Torus{0});
-  auto body = acc.subspan(k * N, N);
-  auto test_polynomial = lwe_out.first(N);  // lwe_out (k N + 1 >= N words) as temporary storage
-  table.write_test_polynomial(key.polynomial_size, test_polynomial);
-  multiply_by_monomial(test_polynomial, (2 * N - switched[n]) % (2 * N), body);
-  // 3. blind rotation: acc = X^(-b~ + sum a~_i s_i) v = X^(-phase~) v
-  blind_rotate(key, switched.first(n), acc, rotate_scratch);
+  const auto rotate_scratch = scratch.first(rotate_doubles);
+  std::vector<std::span<Torus>> acc(group);
+  std::vector<std::span<uint32_t>> switched(group);
+  for (size_t b = 0; b < group; ++b) {
+    FHENN_ASSERT_EQ(lwe_in[b].size(), n + 1);
+    FHENN_ASSERT(tables[b]->input_bits() + 1 <= static_cast<size_t>(std::countr_zero(N)));
+    double* member = scratch.data() + rotate_doubles + b * group_member_doubles(key);
+    acc[b] = {reinterpret_cast<Torus*>(member), (k + 1) * N};
+    switched[b] = {reinterpret_cast<uint32_t*>(member + (k + 1) * N), n + 1};
+    // 1. modulus switch to 2N
+    modulus_switch(lwe_in[b], key.polynomial_size, switched[b]);
+    // 2. acc = trivial GLWE of X^(-b~) * v(X) (lwe_out, k N + 1 >= N words, as temporary storage)
+    std::fill(acc[b].begin(), acc[b].end(), Torus{0});
+    auto test_polynomial = lwe_out[b].first(N);
+    tables[b]->write_test_polynomial(key.polynomial_size, test_polynomial);
+    multiply_by_monomial(test_polynomial, (2 * N - switched[b][n]) % (2 * N), acc[b].subspan(k * N, N));
+  }
+  // 3. blind rotation: acc = X^(-b~ + sum a~_i s_i) v = X^(-phase~) v, step i for the whole group
+  for (size_t i = 0; i < n; ++i) {
+    const double* next = i + 1 < n ? key.ggsw(i + 1).data : nullptr;
+    for (size_t b = 0; b < group; ++b) {
+      cmux_rotate_prefetching(key.ggsw(i), switched[b][i], acc[b], rotate_scratch, b == 0 ? next : nullptr);
+    }
+  }
   // 4. sample extraction of the constant coefficient (v at the phase, negacyclically)
-  sample_extract(acc, key.glwe_dimension, key.polynomial_size, lwe_out);
+  for (size_t b = 0; b < group; ++b) sample_extract(acc[b], key.glwe_dimension, key.polynomial_size, lwe_out[b]);
 }
 
 }  // namespace fhenn::tfhe

@@ -1,7 +1,9 @@
 // Client and server keys, integer encryption and the (batched) key-switch-then-bootstrap.
 #include "fhenn/tfhe/keys.hpp"
 
+#include <algorithm>
 #include <bit>
+#include <vector>
 
 #include "fhenn/common/assert.hpp"
 #include "fhenn/common/error.hpp"
@@ -65,22 +67,15 @@ int64_t decrypt_signed_integer_with_encoding(const ClientKey& key, const LweCiph
 }
 
 size_t keyswitch_bootstrap_scratch_size(const ServerKey& key) {
-  return programmable_bootstrap_scratch_size(key.bootstrap_key) + lwe_size(key.params.lwe_dimension) + 8;
+  return keyswitch_bootstrap_group_scratch_size(key, 1);
 }
 
 void keyswitch_bootstrap(std::span<const Torus> in, const LookupTable& table, const ServerKey& key,
                          std::span<Torus> out, std::span<double> scratch) {
-  const size_t big_size = key.params.big_lwe_dimension().value + 1;
-  FHENN_CHECK(in.size() == big_size && out.size() == big_size, "keyswitch_bootstrap: ciphertexts of ", in.size(),
-              " and ", out.size(), " words do not match the large key (", big_size, " words)");
-  FHENN_CHECK(table.input_bits() <= key.params.message_bits.value, "a ", table.input_bits(),
-              "-bit lookup table needs a parameter set for at least that many bits; '", key.params.name,
-              "' is made for ", key.params.message_bits.value);
-  FHENN_ASSERT_LE(keyswitch_bootstrap_scratch_size(key), scratch.size());
-  const size_t pbs_doubles = programmable_bootstrap_scratch_size(key.bootstrap_key);
-  std::span<Torus> small(reinterpret_cast<Torus*>(scratch.data() + pbs_doubles), lwe_size(key.params.lwe_dimension));
-  keyswitch_lwe(key.keyswitch_key, in, small);
-  programmable_bootstrap(key.bootstrap_key, small, table, out, scratch.first(pbs_doubles));
+  const std::span<const Torus> ins[] = {in};
+  const LookupTable* tables[] = {&table};
+  const std::span<Torus> outs[] = {out};
+  keyswitch_bootstrap_group(ins, tables, key, outs, scratch);
 }
 
 LweCiphertext keyswitch_bootstrap(const LweCiphertext& in, const LookupTable& table, const ServerKey& key) {
@@ -90,17 +85,60 @@ LweCiphertext keyswitch_bootstrap(const LweCiphertext& in, const LookupTable& ta
   return out;
 }
 
+size_t keyswitch_bootstrap_group_scratch_size(const ServerKey& key, size_t group) {
+  const size_t small_doubles = (lwe_size(key.params.lwe_dimension) + 7) / 8 * 8;  // whole 64-byte lines
+  return programmable_bootstrap_group_scratch_size(key.bootstrap_key, group) + group * small_doubles;
+}
+
+void keyswitch_bootstrap_group(std::span<const std::span<const Torus>> in, std::span<const LookupTable* const> tables,
+                               const ServerKey& key, std::span<const std::span<Torus>> out, std::span<double> scratch) {
+  const size_t group = in.size();
+  const size_t big_size = key.params.big_lwe_dimension().value + 1;
+  FHENN_CHECK(tables.size() == group && out.size() == group, "keyswitch_bootstrap: ", group, " ciphertexts, ",
+              tables.size(), " tables and ", out.size(), " outputs (need one of each per ciphertext)");
+  for (size_t b = 0; b < group; ++b) {
+    FHENN_CHECK(in[b].size() == big_size && out[b].size() == big_size, "keyswitch_bootstrap: ciphertexts of ",
+                in[b].size(), " and ", out[b].size(), " words do not match the large key (", big_size, " words)");
+    FHENN_CHECK(tables[b]->input_bits() <= key.params.message_bits.value, "a ", tables[b]->input_bits(),
+                "-bit lookup table needs a parameter set for at least that many bits; '", key.params.name,
+                "' is made for ", key.params.message_bits.value);
+  }
+  FHENN_ASSERT_LE(keyswitch_bootstrap_group_scratch_size(key, group), scratch.size());
+  // scratch: [PBS group scratch | the key-switched ciphertexts under the small key]
+  const size_t pbs_doubles = programmable_bootstrap_group_scratch_size(key.bootstrap_key, group);
+  const size_t small_size = lwe_size(key.params.lwe_dimension);
+  const size_t small_doubles = (small_size + 7) / 8 * 8;
+  std::vector<std::span<Torus>> small(group);
+  for (size_t b = 0; b < group; ++b) {
+    small[b] = {reinterpret_cast<Torus*>(scratch.data() + pbs_doubles + b * small_doubles), small_size};
+  }
+  keyswitch_lwe_group(key.keyswitch_key, in, small);
+  const std::vector<std::span<const Torus>> small_in(small.begin(), small.end());
+  programmable_bootstrap_group(key.bootstrap_key, small_in, tables, out, scratch.first(pbs_doubles));
+}
+
 std::vector<LweCiphertext> keyswitch_bootstrap_batch(std::span<const LweCiphertext> inputs,
                                                      std::span<const LookupTable* const> tables, const ServerKey& key,
                                                      int threads) {
   FHENN_CHECK(tables.size() == 1 || tables.size() == inputs.size(), "keyswitch_bootstrap_batch: ", tables.size(),
               " tables for ", inputs.size(), " ciphertexts (need 1 or one per ciphertext)");
   std::vector<LweCiphertext> outputs(inputs.size(), LweCiphertext(key.params.big_lwe_dimension()));
-  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(inputs.size())));
-  std::vector<FourierBuffer> scratch(static_cast<size_t>(workers), FourierBuffer(keyswitch_bootstrap_scratch_size(key)));
-  parallel_for(inputs.size(), workers, [&](size_t i, int worker) {
-    const LookupTable& table = *tables[tables.size() == 1 ? 0 : i];
-    keyswitch_bootstrap(inputs[i].data, table, key, outputs[i].data, scratch[static_cast<size_t>(worker)]);
+  const size_t groups = (inputs.size() + kBootstrapGroup - 1) / kBootstrapGroup;
+  const int workers = std::max(1, std::min<int>(threads, static_cast<int>(groups)));
+  std::vector<FourierBuffer> scratch(static_cast<size_t>(workers),
+                                     FourierBuffer(keyswitch_bootstrap_group_scratch_size(key, kBootstrapGroup)));
+  parallel_for(groups, workers, [&](size_t g, int worker) {
+    const size_t first = g * kBootstrapGroup;
+    const size_t count = std::min(kBootstrapGroup, inputs.size() - first);
+    std::vector<std::span<const Torus>> ins;
+    std::vector<const LookupTable*> group_tables;
+    std::vector<std::span<Torus>> outs;
+    for (size_t i = first; i < first + count; ++i) {
+      ins.emplace_back(inputs[i].data);
+      group_tables.push_back(tables[tables.size() == 1 ? 0 : i]);
+      outs.emplace_back(outputs[i].data);
+    }
+    keyswitch_bootstrap_group(ins, group_tables, key, outs, scratch[static_cast<size_t>(worker)]);
   });
   return outputs;
 }

@@ -165,21 +165,33 @@ LweKeyswitchKey decompress_keyswitch_key(const SeededLweKeyswitchKey& seeded) {
 }
 
 void keyswitch_lwe(const LweKeyswitchKey& key, std::span<const Torus> in, std::span<Torus> out) {
+  const std::span<const Torus> ins[] = {in};
+  const std::span<Torus> outs[] = {out};
+  keyswitch_lwe_group(key, ins, outs);
+}
+
+void keyswitch_lwe_group(const LweKeyswitchKey& key, std::span<const std::span<const Torus>> in,
+                         std::span<const std::span<Torus>> out) {
   const size_t n_in = key.input_dimension.value;
   const size_t row_size = lwe_size(key.output_dimension);
   const size_t levels = key.levels.value;
-  FHENN_ASSERT_EQ(in.size(), n_in + 1);
-  FHENN_ASSERT_EQ(out.size(), row_size);
-  std::fill(out.begin(), out.end(), Torus{0});
-  out.back() = in.back();
+  FHENN_ASSERT_EQ(in.size(), out.size());
+  for (size_t b = 0; b < in.size(); ++b) {
+    FHENN_ASSERT_EQ(in[b].size(), n_in + 1);
+    FHENN_ASSERT_EQ(out[b].size(), row_size);
+    std::fill(out[b].begin(), out[b].end(), Torus{0});
+    out[b].back() = in[b].back();
+  }
   const SignedDecomposer decomposer(key.base_log, key.levels);
   const auto& k = kernels::active();
   int64_t digits[64];
   for (size_t i = 0; i < n_in; ++i) {
-    decomposer.decompose(in[i], digits);
     const Torus* rows = key.data.data() + i * levels * row_size;
-    for (size_t j = 0; j < levels; ++j) {
-      if (digits[j] != 0) k.subtract_scaled(out.data(), rows + j * row_size, digits[j], row_size);
+    for (size_t b = 0; b < in.size(); ++b) {
+      decomposer.decompose(in[b][i], digits);
+      for (size_t j = 0; j < levels; ++j) {
+        if (digits[j] != 0) k.subtract_scaled(out[b].data(), rows + j * row_size, digits[j], row_size);
+      }
     }
   }
 }

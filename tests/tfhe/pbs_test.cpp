@@ -137,6 +137,33 @@ TEST_F(SmallSetKeys, DotProductThenBootstrap) {
   EXPECT_EQ(decrypt_integer(keys_->client, out), 11u);
 }
 
+TEST_F(SmallSetKeys, GroupedBootstrapsEqualSingleOnesBitForBit) {
+  // A group shares each pass over the keys; every ciphertext must come out exactly as alone (same arithmetic).
+  Csprng rng = Csprng::for_tests_only(304);
+  const auto square = LookupTable::from_function(4, [](uint64_t m) { return int64_t(m * m % 16); }, 4);
+  const auto identity = LookupTable::identity(4);
+  std::vector<LweCiphertext> cts;
+  std::vector<const LookupTable*> tables;
+  for (int64_t m = 0; m < 11; ++m) {  // a full group of kBootstrapGroup and a partial one
+    cts.push_back(encrypt_integer(keys_->client, (m * 5) % 16, rng));
+    tables.push_back(m % 2 == 0 ? &square : &identity);
+  }
+  const auto batch = keyswitch_bootstrap_batch(cts, tables, keys_->server, 2);
+  ASSERT_GT(cts.size(), kBootstrapGroup);
+  for (size_t i = 0; i < cts.size(); ++i) {
+    EXPECT_EQ(batch[i].data, keyswitch_bootstrap(cts[i], *tables[i], keys_->server).data) << i;
+    const uint64_t m = static_cast<uint64_t>(i * 5 % 16);
+    EXPECT_EQ(decrypt_integer(keys_->client, batch[i]), i % 2 == 0 ? m * m % 16 : m) << i;
+  }
+  // Arguments that do not pair up are refused.
+  std::vector<std::span<const Torus>> ins = {cts[0].data, cts[1].data};
+  std::vector<const LookupTable*> one = {&square};
+  LweCiphertext out0(keys_->server.params.big_lwe_dimension()), out1(keys_->server.params.big_lwe_dimension());
+  std::vector<std::span<Torus>> outs = {out0.data, out1.data};
+  FourierBuffer scratch(keyswitch_bootstrap_group_scratch_size(keys_->server, 2));
+  EXPECT_THROW(keyswitch_bootstrap_group(ins, one, keys_->server, outs, scratch), Error);
+}
+
 TEST_F(SmallSetKeys, BatchEqualsSequentialAndRejectsBadArguments) {
   Csprng rng = Csprng::for_tests_only(303);
   const auto table = LookupTable::from_function(4, [](uint64_t m) { return int64_t(m * m % 16); }, 4);

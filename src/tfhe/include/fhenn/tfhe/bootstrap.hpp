@@ -87,5 +87,11 @@ class LookupTable {
 size_t programmable_bootstrap_scratch_size(const FourierBootstrapKey& key);
 void programmable_bootstrap(const FourierBootstrapKey& key, std::span<const Torus> lwe_in, const LookupTable& table,
                             std::span<Torus> lwe_out, std::span<double> scratch);
+// The same for a group of ciphertexts (one table each) in one pass over the bootstrap key: step i of the blind
+// rotation runs for every ciphertext while GGSW i is in cache. Results equal programmable_bootstrap's.
+size_t programmable_bootstrap_group_scratch_size(const FourierBootstrapKey& key, size_t group);
+void programmable_bootstrap_group(const FourierBootstrapKey& key, std::span<const std::span<const Torus>> lwe_in,
+                                  std::span<const LookupTable* const> tables,
+                                  std::span<const std::span<Torus>> lwe_out, std::span<double> scratch);
 
 }  // namespace fhenn::tfhe

@@ -96,5 +96,9 @@ LweKeyswitchKey decompress_keyswitch_key(const SeededLweKeyswitchKey& seeded);
 
 // Key switching: out = (0, b) - sum_(i,j) d_(i,j) KSK(i, j), with d the decomposition of a_i.
 void keyswitch_lwe(const LweKeyswitchKey& key, std::span<const Torus> in, std::span<Torus> out);
+// The same for several ciphertexts in one pass over the key: the rows of input coefficient i serve every
+// ciphertext while they are in cache (the key is far larger than the caches). Results equal keyswitch_lwe's.
+void keyswitch_lwe_group(const LweKeyswitchKey& key, std::span<const std::span<const Torus>> in,
+                         std::span<const std::span<Torus>> out);
 
 }  // namespace fhenn::tfhe
