@@ -63,7 +63,8 @@ BitWidthReport bit_width_report(const Circuit& circuit, const SeenRanges& seen) 
       w.seen_index_bits = widest_element_span_bits(seen.element_ranges(id));
       w.worst_case_index_bits = widest_element_span_bits(worst[id]);
       report.max_lookup_index_bits = std::max(report.max_lookup_index_bits, w.seen_index_bits);
-      report.worst_case_max_lookup_index_bits = std::max(report.worst_case_max_lookup_index_bits, w.worst_case_index_bits);
+      report.worst_case_max_lookup_index_bits =
+          std::max(report.worst_case_max_lookup_index_bits, w.worst_case_index_bits);
     }
     report.nodes.push_back(std::move(w));
   }

@@ -172,8 +172,7 @@ std::optional<uint64_t> input_space_size(const Circuit& circuit, uint64_t limit)
 
 }  // namespace
 
-std::optional<std::vector<std::vector<Range>>> exhaustive_element_ranges(const Circuit& circuit,
-                                                                         uint64_t max_inputs) {
+std::optional<std::vector<std::vector<Range>>> exhaustive_element_ranges(const Circuit& circuit, uint64_t max_inputs) {
   if (!input_space_size(circuit, max_inputs)) return std::nullopt;
   std::vector<Range> input_ranges;  // per input element, in input order
   for (const NodeId id : circuit.inputs()) {

@@ -118,9 +118,8 @@ std::vector<QatExperimentRow> qat_experiment_rows(uint64_t seed, int epochs) {
 }
 
 QatTrainOptions demo_qat_config() {
-  QatTrainOptions options =
-      guide_options(/*seed=*/2, /*max_non_zero=*/0, /*rounding_bits=*/std::nullopt, /*epochs=*/10,
-                    ActivationMode::learned);
+  QatTrainOptions options = guide_options(/*seed=*/2, /*max_non_zero=*/0, /*rounding_bits=*/std::nullopt, /*epochs=*/10,
+                                          ActivationMode::learned);
   options.net.bits = 2;
   options.net.weight_bits = 2;
   options.net.input_range = InputRange::positive;

@@ -64,8 +64,8 @@ std::vector<tfhe::LweCiphertext> encrypt_inputs(const ir::Circuit& circuit, cons
 std::vector<int64_t> decrypt_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ClientKey& key,
                                      std::span<const tfhe::LweCiphertext> outputs) {
   const size_t width = circuit.output_width();
-  FHENN_CHECK(width > 0 && outputs.size() % width == 0, "expected a multiple of ", width,
-              " result ciphertexts, got ", outputs.size());
+  FHENN_CHECK(width > 0 && outputs.size() % width == 0, "expected a multiple of ", width, " result ciphertexts, got ",
+              outputs.size());
   std::vector<int64_t> values;
   values.reserve(outputs.size());
   for (size_t s = 0; s < outputs.size() / width; ++s) {
@@ -79,8 +79,8 @@ std::vector<int64_t> decrypt_outputs(const ir::Circuit& circuit, const EnginePla
   return values;
 }
 
-EncryptedEvaluator::EncryptedEvaluator(const ir::Circuit& circuit, const EnginePlan& plan,
-                                       const tfhe::ServerKey& key, int threads)
+EncryptedEvaluator::EncryptedEvaluator(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ServerKey& key,
+                                       int threads)
     : circuit_(circuit),
       plan_(plan),
       key_(key),
@@ -88,9 +88,8 @@ EncryptedEvaluator::EncryptedEvaluator(const ir::Circuit& circuit, const EngineP
       ciphertext_size_(tfhe::lwe_size(key.params.big_lwe_dimension())) {
   FHENN_CHECK(plan.encoding_bits.size() == circuit.nodes().size(),
               "the engine plan was made for another circuit: compile and plan again");
-  FHENN_CHECK(key.params.same_keys_as(plan.params), "the evaluation keys are for parameter set '",
-              key.params.name, "', the circuit was planned for '", plan.params.name,
-              "': generate keys for this circuit");
+  FHENN_CHECK(key.params.same_keys_as(plan.params), "the evaluation keys are for parameter set '", key.params.name,
+              "', the circuit was planned for '", plan.params.name, "': generate keys for this circuit");
   for (const auto& lookup : plan.lookups) {
     const auto& tables = std::get<ir::TableLookupOp>(circuit.node(lookup.node).op).tables;
     auto& built = tables_.emplace_back();
@@ -133,7 +132,8 @@ void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
       continue;
     }
     // a trivial ciphertext (0, ..., 0, v * Delta) of the folded value
-    values[lookup.node][item * size + size - 1] = encode(folded_value(circuit_, lookup, i), lookup.output_encoding_bits);
+    values[lookup.node][item * size + size - 1] =
+        encode(folded_value(circuit_, lookup, i), lookup.output_encoding_bits);
   }
   const size_t group_size = tfhe::kBootstrapGroup;
   const size_t groups = (bootstrapped.size() + group_size - 1) / group_size;
@@ -186,7 +186,8 @@ std::vector<tfhe::LweCiphertext> EncryptedEvaluator::evaluate(std::span<const tf
     for (size_t s = 0; s < samples; ++s) {
       for (size_t i = 0; i < width; ++i) {
         const auto& ct = inputs[s * in_width + input_offset + i];
-        std::copy(ct.data.begin(), ct.data.end(), values[id].begin() + static_cast<std::ptrdiff_t>((s * width + i) * size));
+        std::copy(ct.data.begin(), ct.data.end(),
+                  values[id].begin() + static_cast<std::ptrdiff_t>((s * width + i) * size));
       }
     }
     input_offset += width;
@@ -236,8 +237,7 @@ std::vector<int64_t> EncryptedExecutor::run(const ir::Circuit& circuit, std::spa
 }
 
 IntMatrix EncryptedExecutor::run_batch(const ir::Circuit& circuit, const IntMatrix& inputs) {
-  FHENN_CHECK(&circuit == &circuit_ || circuit == circuit_,
-              "this encrypted executor was built for another circuit");
+  FHENN_CHECK(&circuit == &circuit_ || circuit == circuit_, "this encrypted executor was built for another circuit");
   const auto ciphertexts = encrypt_inputs(circuit_, plan_, client_key_, inputs.values, rng_);
   std::unique_ptr<ProgressBar> progress;
   if (!progress_label_.empty()) {

@@ -44,8 +44,8 @@ void require_encoding(const ir::Circuit& circuit, std::vector<int>& encoding, ir
     encoding[node] = bits;
     return;
   }
-  FHENN_CHECK(encoding[node] == bits, "node '", circuit.node(node).name, "' feeds consumers that need ",
-              encoding[node], "-bit and ", bits, "-bit encodings; the encrypted runtime supports one encoding ",
+  FHENN_CHECK(encoding[node] == bits, "node '", circuit.node(node).name, "' feeds consumers that need ", encoding[node],
+              "-bit and ", bits, "-bit encodings; the encrypted runtime supports one encoding ",
               "per value: give each lookup its own dot product");
 }
 
@@ -205,8 +205,8 @@ std::string describe_plan(const ir::Circuit& circuit, const EnginePlan& plan) {
   for (const auto& lookup : plan.lookups) {
     const auto folded = std::count(lookup.constant.begin(), lookup.constant.end(), true);
     out << "  " << circuit.node(lookup.node).name << ": reads " << lookup.index_bits << " bits of a "
-        << lookup.index_bits + lookup.shift << "-bit accumulator ('" << circuit.node(lookup.accumulator).name
-        << "'), " << lookup.constant.size() - static_cast<size_t>(folded) << " bootstraps";
+        << lookup.index_bits + lookup.shift << "-bit accumulator ('" << circuit.node(lookup.accumulator).name << "'), "
+        << lookup.constant.size() - static_cast<size_t>(folded) << " bootstraps";
     if (folded > 0) out << " (" << folded << " constant neurons folded)";
     out << "\n";
   }

@@ -162,8 +162,8 @@ size_t programmable_bootstrap_group_scratch_size(const FourierBootstrapKey& key,
 }
 
 void programmable_bootstrap_group(const FourierBootstrapKey& key, std::span<const std::span<const Torus>> lwe_in,
-                                  std::span<const LookupTable* const> tables,
-                                  std::span<const std::span<Torus>> lwe_out, std::span<double> scratch) {
+                                  std::span<const LookupTable* const> tables, std::span<const std::span<Torus>> lwe_out,
+                                  std::span<double> scratch) {
   const size_t n = key.lwe_dimension.value;
   const size_t N = key.polynomial_size.value;
   const size_t k = key.glwe_dimension.value;

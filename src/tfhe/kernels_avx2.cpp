@@ -187,11 +187,16 @@ void fourier_ggsw_multiply(double* out, const double* digits, const double* ggsw
                            size_t complex_count, const double* prefetch) {
   const size_t n = complex_count;
   switch (columns) {
-    case 2: return fourier_ggsw_multiply_columns<2>(out, digits, ggsw, rows, n, prefetch);
-    case 3: return fourier_ggsw_multiply_columns<3>(out, digits, ggsw, rows, n, prefetch);
-    case 4: return fourier_ggsw_multiply_columns<4>(out, digits, ggsw, rows, n, prefetch);
-    case 5: return fourier_ggsw_multiply_columns<5>(out, digits, ggsw, rows, n, prefetch);  // k = 4 (N = 512 sets)
-    default: return fourier_ggsw_multiply_any(out, digits, ggsw, rows, columns, n);
+    case 2:
+      return fourier_ggsw_multiply_columns<2>(out, digits, ggsw, rows, n, prefetch);
+    case 3:
+      return fourier_ggsw_multiply_columns<3>(out, digits, ggsw, rows, n, prefetch);
+    case 4:
+      return fourier_ggsw_multiply_columns<4>(out, digits, ggsw, rows, n, prefetch);
+    case 5:
+      return fourier_ggsw_multiply_columns<5>(out, digits, ggsw, rows, n, prefetch);  // k = 4 (N = 512 sets)
+    default:
+      return fourier_ggsw_multiply_any(out, digits, ggsw, rows, columns, n);
   }
 }
 

@@ -17,7 +17,9 @@ ClientKey ClientKey::generate(const ParameterSet& params, Csprng& rng) {
                    GlweSecretKey::generate(params.glwe_dimension, params.polynomial_size, rng)};
 }
 
-int ServerKey::default_thread_count_for_keys() { return default_thread_count(); }
+int ServerKey::default_thread_count_for_keys() {
+  return default_thread_count();
+}
 
 ServerKey ServerKey::generate(const ClientKey& client_key, Csprng& rng, int threads) {
   const ParameterSet& p = client_key.params;
@@ -36,8 +38,7 @@ ServerKey ServerKey::from_seeded(const ParameterSet& params, SeededBootstrapKey 
   return key;
 }
 
-LweCiphertext encrypt_integer_with_encoding(const ClientKey& key, int64_t message, size_t encoding_bits,
-                                            Csprng& rng) {
+LweCiphertext encrypt_integer_with_encoding(const ClientKey& key, int64_t message, size_t encoding_bits, Csprng& rng) {
   FHENN_CHECK(encoding_bits >= 1 && encoding_bits <= 62, "encoding width must be in 1..62 bits, got ", encoding_bits);
   return encrypt_lwe(key.big_lwe_key(), encode_message(message, encoding_bits), key.params.glwe_noise, rng);
 }

@@ -72,7 +72,9 @@ void multiply_lwe_by_integer(std::span<const Torus> a, int64_t factor, std::span
   for (size_t i = 0; i < a.size(); ++i) out[i] = a[i] * f;
 }
 
-void add_plaintext_to_lwe(std::span<Torus> ciphertext, Torus plaintext) { ciphertext.back() += plaintext; }
+void add_plaintext_to_lwe(std::span<Torus> ciphertext, Torus plaintext) {
+  ciphertext.back() += plaintext;
+}
 
 void lwe_dot_product(std::span<const Torus> ciphertexts, std::span<const int64_t> weights, std::span<Torus> out) {
   const size_t size = out.size();

@@ -177,13 +177,15 @@ TEST(Ranges, ExhaustiveRangesAreExactWhereIntervalBoundsAreLoose) {
   EXPECT_EQ((*exact)[acc][1], (Range{0, 3}));
   EXPECT_EQ(guaranteed_element_ranges(c)[y][0], (Range{0, 0}));
   EXPECT_FALSE(exhaustive_element_ranges(c, 3).has_value());  // 4 possible inputs
-  EXPECT_EQ(bit_width_report(c, [&] {
-              SeenRanges seen(c);
-              std::vector<int64_t> values(c.node_values_size());
-              evaluate_nodes(c, std::vector<int64_t>{1}, values);
-              seen.observe(values);
-              return seen;
-            }()).worst_case_accumulator_bits,
+  EXPECT_EQ(bit_width_report(c,
+                             [&] {
+                               SeenRanges seen(c);
+                               std::vector<int64_t> values(c.node_values_size());
+                               evaluate_nodes(c, std::vector<int64_t>{1}, values);
+                               seen.observe(values);
+                               return seen;
+                             }())
+                .worst_case_accumulator_bits,
             2);  // [0, 3]: the exact worst case, not [-3, 3]
 }
 

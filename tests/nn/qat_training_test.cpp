@@ -112,7 +112,7 @@ TEST(QatTraining, ExperimentRowsFollowTheGuide) {
   const QatTrainOptions demo = demo_qat_config();
   EXPECT_EQ(demo.net.hidden_sizes, (std::vector<int>{100, 100}));
   EXPECT_FALSE(demo.net.rounding_threshold_bits.has_value());  // exact lookups
-  EXPECT_EQ(demo.net.input_bits, 2);  // 16 possible inputs: exact ranges
+  EXPECT_EQ(demo.net.input_bits, 2);                           // 16 possible inputs: exact ranges
   EXPECT_EQ(demo.net.weight_bits, 2);
   const QatTrainOptions rounded = demo_rounding_qat_config();
   EXPECT_EQ(rounded.max_non_zero, 20);

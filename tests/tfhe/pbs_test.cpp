@@ -21,9 +21,12 @@ std::vector<uint64_t> inputs_for(const ParameterSet& p, bool long_run) {
   const uint64_t count = uint64_t{1} << p.message_bits.value;
   size_t sample = count;
   if (!long_run) {
-    if (p.polynomial_size.value >= 16384) sample = kSanitized ? 1 : 3;
-    else if (p.polynomial_size.value >= 8192) sample = kSanitized ? 2 : 12;
-    else if (kSanitized) sample = std::min<size_t>(count, 4);
+    if (p.polynomial_size.value >= 16384)
+      sample = kSanitized ? 1 : 3;
+    else if (p.polynomial_size.value >= 8192)
+      sample = kSanitized ? 2 : 12;
+    else if (kSanitized)
+      sample = std::min<size_t>(count, 4);
   }
   std::vector<uint64_t> inputs;
   for (size_t i = 0; i < sample; ++i) inputs.push_back(sample == count ? i : (i * 2 * count / sample + i) % count);
@@ -72,7 +75,9 @@ void check_set(const std::string& name, bool long_run) {
   }
 }
 
-TEST_P(EveryNamedSet, EncryptsAndBootstrapsEveryTableEntryExactly) { check_set(GetParam(), false); }
+TEST_P(EveryNamedSet, EncryptsAndBootstrapsEveryTableEntryExactly) {
+  check_set(GetParam(), false);
+}
 
 TEST_P(EveryNamedSet, LongFullSweepOfEveryInput) {
   FHENN_SKIP_UNLESS_LONG_TESTS();
@@ -109,8 +114,10 @@ TEST_F(SmallSetKeys, FinerEncodingReadsTheRoundedTopBits) {
 TEST_F(SmallSetKeys, OutputEncodingAndSignedValuesFollowTheTable) {
   Csprng rng = Csprng::for_tests_only(301);
   // relu(m - 8) on 4 bits to a 7-bit encoding, and a signed table m -> 8 - m
-  const auto relu = LookupTable::from_function(4, [](uint64_t m) { return std::max<int64_t>(0, int64_t(m) - 8); }, 7);
-  const auto negate = LookupTable::from_function(4, [](uint64_t m) { return 8 - static_cast<int64_t>(m); }, 5);
+  const auto relu = LookupTable::from_function(
+      4, [](uint64_t m) { return std::max<int64_t>(0, int64_t(m) - 8); }, 7);
+  const auto negate = LookupTable::from_function(
+      4, [](uint64_t m) { return 8 - static_cast<int64_t>(m); }, 5);
   for (int64_t m = 0; m < 16; m += 3) {
     const auto ct = encrypt_integer(keys_->client, m, rng);
     EXPECT_EQ(decrypt_integer_with_encoding(keys_->client, keyswitch_bootstrap(ct, relu, keys_->server), 7),
@@ -140,7 +147,8 @@ TEST_F(SmallSetKeys, DotProductThenBootstrap) {
 TEST_F(SmallSetKeys, GroupedBootstrapsEqualSingleOnesBitForBit) {
   // A group shares each pass over the keys; every ciphertext must come out exactly as alone (same arithmetic).
   Csprng rng = Csprng::for_tests_only(304);
-  const auto square = LookupTable::from_function(4, [](uint64_t m) { return int64_t(m * m % 16); }, 4);
+  const auto square = LookupTable::from_function(
+      4, [](uint64_t m) { return int64_t(m * m % 16); }, 4);
   const auto identity = LookupTable::identity(4);
   std::vector<LweCiphertext> cts;
   std::vector<const LookupTable*> tables;
@@ -166,7 +174,8 @@ TEST_F(SmallSetKeys, GroupedBootstrapsEqualSingleOnesBitForBit) {
 
 TEST_F(SmallSetKeys, BatchEqualsSequentialAndRejectsBadArguments) {
   Csprng rng = Csprng::for_tests_only(303);
-  const auto table = LookupTable::from_function(4, [](uint64_t m) { return int64_t(m * m % 16); }, 4);
+  const auto table = LookupTable::from_function(
+      4, [](uint64_t m) { return int64_t(m * m % 16); }, 4);
   std::vector<LweCiphertext> cts;
   for (int64_t m = 0; m < 6; ++m) cts.push_back(encrypt_integer(keys_->client, m, rng));
   const LookupTable* tables[] = {&table};
@@ -204,8 +213,8 @@ TEST(WeakSet, MeasuredFailureRateMatchesTheFormula) {
     modulus_switch(small.data, p.polynomial_size, switched);
     uint64_t phase = switched.back();
     for (size_t i = 0; i + 1 < switched.size(); ++i) phase -= uint64_t{switched[i]} * keys.client.lwe_key.bits[i];
-    const int64_t error = static_cast<int64_t>(((phase - m * box) % two_n + two_n + two_n / 2) % two_n) -
-                          static_cast<int64_t>(two_n / 2);
+    const int64_t error =
+        static_cast<int64_t>(((phase - m * box) % two_n + two_n + two_n / 2) % two_n) - static_cast<int64_t>(two_n / 2);
     return error >= -static_cast<int64_t>(box / 2) && error < static_cast<int64_t>(box / 2);
   };
   // Fresh inputs carry the GLWE key's noise instead of the (here negligible) blind-rotation noise the formula
@@ -242,8 +251,8 @@ TEST(WeakSet, MeasuredFailureRateMatchesTheFormula) {
     pbs_failures += correct ? 0 : 1;
     EXPECT_EQ(correct, phase_ok[i]) << "sample " << i;
   }
-  std::printf("weak set: formula %.2e, phase failures %zu / %zu, PBS failures %zu / %zu\n", predicted,
-              phase_failures, phase_samples, pbs_failures, pbs_samples);
+  std::printf("weak set: formula %.2e, phase failures %zu / %zu, PBS failures %zu / %zu\n", predicted, phase_failures,
+              phase_samples, pbs_failures, pbs_samples);
 }
 
 }  // namespace

@@ -60,8 +60,7 @@ nlohmann::json bench_set(const ParameterSet& p, int threads) {
   rng.fill_uniform(glwe);
   FourierBuffer ep_scratch(external_product_scratch_size(p.glwe_dimension, p.polynomial_size, p.pbs_level));
   const auto ggsw = server.bootstrap_key.ggsw(0);
-  const double ep_s =
-      median_seconds([&] { external_product_add(ggsw, glwe, glwe_out, ep_scratch); }, 0.2, 10, 100000);
+  const double ep_s = median_seconds([&] { external_product_add(ggsw, glwe, glwe_out, ep_scratch); }, 0.2, 10, 100000);
 
   const auto input = encrypt_integer(client, 1, rng);
   LweCiphertext small(p.lwe_dimension), out(p.big_lwe_dimension());
@@ -121,8 +120,9 @@ void setup_bench_tfhe(CLI::App& root) {
   auto& bench = subcommand_group(root, "bench", "Benchmarks of fhenn's components");
   auto* cmd = bench.add_subcommand("tfhe", "Time the TFHE engine for each parameter set (medians, one core)");
   auto json_path = std::make_shared<std::string>();
-  auto sets = std::make_shared<std::string>("fhenn_p1,fhenn_p2,fhenn_p3,fhenn_p4,fhenn_p5,fhenn_p6,fhenn_p7,fhenn_p8,"
-                                            "tfhers_2_2,tfhe_lib_gate");
+  auto sets = std::make_shared<std::string>(
+      "fhenn_p1,fhenn_p2,fhenn_p3,fhenn_p4,fhenn_p5,fhenn_p6,fhenn_p7,fhenn_p8,"
+      "tfhers_2_2,tfhe_lib_gate");
   auto threads = std::make_shared<int>(default_thread_count());
   cmd->add_option("--json", *json_path, "Also write the results as JSON to this file ('-' for stdout)");
   cmd->add_option("--sets", *sets, "Comma-separated parameter sets to time")->capture_default_str();
@@ -136,16 +136,15 @@ void setup_bench_tfhe(CLI::App& root) {
       std::cerr << "timing " << name << " ...\n";
       const auto r = bench_set(p, *threads);
       results.push_back(r);
-      rows.push_back({name, std::to_string(p.message_bits.value),
-                      "n=" + std::to_string(p.lwe_dimension.value) + " k=" + std::to_string(p.glwe_dimension.value) +
-                          " N=" + std::to_string(p.polynomial_size.value),
-                      fixed(r["fft_us"].get<double>(), 2), fixed(r["external_product_us"].get<double>(), 1),
-                      fixed(r["ks_ms"].get<double>(), 2), fixed(r["pbs_ms"].get<double>(), 2),
-                      fixed(r["ks_pbs_ms"].get<double>(), 2), fixed(r["grouped_ks_pbs_ms"].get<double>(), 2),
-                      fixed(r["keygen_ms"].get<double>(), 0),
-                      fixed(r["bootstrap_key_bytes"].get<double>() / 1048576.0, 1),
-                      fixed(r["keyswitch_key_bytes"].get<double>() / 1048576.0, 1),
-                      fixed(r["threads_speedup"].get<double>(), 2)});
+      rows.push_back(
+          {name, std::to_string(p.message_bits.value),
+           "n=" + std::to_string(p.lwe_dimension.value) + " k=" + std::to_string(p.glwe_dimension.value) +
+               " N=" + std::to_string(p.polynomial_size.value),
+           fixed(r["fft_us"].get<double>(), 2), fixed(r["external_product_us"].get<double>(), 1),
+           fixed(r["ks_ms"].get<double>(), 2), fixed(r["pbs_ms"].get<double>(), 2),
+           fixed(r["ks_pbs_ms"].get<double>(), 2), fixed(r["grouped_ks_pbs_ms"].get<double>(), 2),
+           fixed(r["keygen_ms"].get<double>(), 0), fixed(r["bootstrap_key_bytes"].get<double>() / 1048576.0, 1),
+           fixed(r["keyswitch_key_bytes"].get<double>() / 1048576.0, 1), fixed(r["threads_speedup"].get<double>(), 2)});
     }
     std::cout << markdown_table({"set", "bits", "sizes", "fft us", "ext.prod us", "KS ms", "PBS ms", "KS+PBS ms",
                                  "grouped KS+PBS ms", "keygen ms", "BSK MiB", "KSK MiB", "speedup"},

@@ -89,9 +89,9 @@ void run_bench_inference(const BenchInferenceArgs& a) {
                        ProgressBar::format_duration(r["keygen_seconds"].get<double>())});
     }
   }
-  std::cout << markdown_table({"rounding bits", "lookup bits", "bootstraps", "parameter set", "threads",
-                               "per sample", "keygen"},
-                              table)
+  std::cout << markdown_table(
+                   {"rounding bits", "lookup bits", "bootstraps", "parameter set", "threads", "per sample", "keygen"},
+                   table)
             << "rounding bits none: every lookup reads its whole accumulator (exact); 4: lookups read the top bits "
                "of wider accumulators (approximate near the rounding boundaries)\n"
             << "reference (Concrete ML, 100 hidden pruned to 20, 3 bits): 10.23 s per sample, 10.10 s keygen\n";

@@ -83,19 +83,19 @@ void run_demo(const DemoArgs& a) {
   const auto& net = model.options.net;
   const auto& report = model.compiled.report;
   const auto bits_or = [](int bits, int fallback) { return std::to_string(bits > 0 ? bits : fallback); };
-  std::cout << "      " << net.hidden_sizes.size() << " hidden layers of " << net.hidden_sizes.front() << "; bits: "
-            << bits_or(net.weight_bits, net.bits) << " weights, " << net.bits << " activations, "
+  std::cout << "      " << net.hidden_sizes.size() << " hidden layers of " << net.hidden_sizes.front()
+            << "; bits: " << bits_or(net.weight_bits, net.bits) << " weights, " << net.bits << " activations, "
             << bits_or(net.input_bits, net.bits) << " inputs; "
-            << (model.options.max_non_zero > 0
-                    ? "at most " + std::to_string(model.trained.max_non_zero_per_neuron) + " non-zero weights per neuron"
-                    : std::string("not pruned"))
+            << (model.options.max_non_zero > 0 ? "at most " + std::to_string(model.trained.max_non_zero_per_neuron) +
+                                                     " non-zero weights per neuron"
+                                               : std::string("not pruned"))
             << "; "
             << (net.rounding_threshold_bits ? "rounding to " + std::to_string(*net.rounding_threshold_bits) + " bits"
                                             : std::string("no rounding"))
             << "; trained in " << ProgressBar::format_duration(model.training_seconds) << "\n"
             << "      accumulator size " << report.accumulator_bits << " bits (worst case "
-            << report.worst_case_accumulator_bits << "), lookups read at most " << report.worst_case_max_lookup_index_bits
-            << " bits\n";
+            << report.worst_case_accumulator_bits << "), lookups read at most "
+            << report.worst_case_max_lookup_index_bits << " bits\n";
 
   const auto& client_part = model.deployment.client;
   const auto& plan = client_part.plan;
@@ -132,8 +132,8 @@ void run_demo(const DemoArgs& a) {
   const auto clear = client.predictions_from_outputs(
       runtime::ClearExecutor(threads).run_batch(compiled.circuit, quantized).values, data.test.size());
   runtime::SimulatedExecutor simulator(compiled.circuit, plan, a.seed, threads);
-  const auto simulated = client.predictions_from_outputs(simulator.run_batch(compiled.circuit, quantized).values,
-                                                         data.test.size());
+  const auto simulated =
+      client.predictions_from_outputs(simulator.run_batch(compiled.circuit, quantized).values, data.test.size());
   const auto trained = model.trained.net.predict(data.test.features, &data.test.labels);
 
   const double circuit_accuracy = accuracy_of(clear.classes, data.test.labels);
@@ -160,7 +160,8 @@ void run_demo(const DemoArgs& a) {
             << " threads (" << plan.bootstraps_per_sample << " bootstraps each, parameter set " << plan.params.name
             << "), key generation " << ProgressBar::format_duration(keygen_seconds) << ", evaluation keys "
             << evaluation_bytes.size() / 1e6 << " MB, " << ciphertext_bytes / 1e3 << " kB of ciphertext per sample\n"
-            << "reference (Concrete ML, the guide's 100 hidden pruned to 20, 3 bits): 92.4% compiled accuracy, 10.23 s per sample, 10.10 s keygen\n";
+            << "reference (Concrete ML, the guide's 100 hidden pruned to 20, 3 bits): 92.4% compiled accuracy, 10.23 s "
+               "per sample, 10.10 s keygen\n";
 
   if (!a.json.empty()) {
     const nlohmann::json net_rounding_bits =

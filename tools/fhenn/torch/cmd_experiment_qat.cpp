@@ -20,7 +20,7 @@ namespace {
 
 struct ExperimentQatCommand {
   uint64_t seed = 2;  // the demo's split: the board's rule scores 95.6% on its test points (seed 0: 94.0%)
-  int epochs = 0;  // 0: each row's default
+  int epochs = 0;     // 0: each row's default
   int threads = 0;
   std::string json;
 };
@@ -71,12 +71,11 @@ std::string results_table(const std::vector<RowResult>& rows) {
   cells.push_back({"reference (guide)", "30", "3", "-", "95.40%", "92.40%", "7", "-", "-", "-"});
   for (const RowResult& r : rows) {
     const int weight_bits = r.options.net.weight_bits;
-    const std::string bits = std::to_string(r.options.net.bits) +
-                             (weight_bits > 0 && weight_bits != r.options.net.bits
-                                  ? " (weights " + std::to_string(weight_bits) + ")"
-                                  : "");
-    cells.push_back({"fhenn", std::to_string(r.options.max_non_zero), bits,
-                     rounding_text(r.options), percent(r.training_accuracy), percent(r.circuit_accuracy),
+    const std::string bits =
+        std::to_string(r.options.net.bits) +
+        (weight_bits > 0 && weight_bits != r.options.net.bits ? " (weights " + std::to_string(weight_bits) + ")" : "");
+    cells.push_back({"fhenn", std::to_string(r.options.max_non_zero), bits, rounding_text(r.options),
+                     percent(r.training_accuracy), percent(r.circuit_accuracy),
                      std::to_string(r.report.accumulator_bits) + " (worst " +
                          std::to_string(r.report.worst_case_accumulator_bits) + ")",
                      std::to_string(r.report.worst_case_max_lookup_index_bits),

@@ -169,7 +169,8 @@ void setup_train(CLI::App& root) {
       ->capture_default_str();
   cmd->add_option("--rounding-noise", c->rounding_noise,
                   "--qat: train with the encrypted runtime's off-by-one rounding near boundaries (margin, 0..0.5)");
-  cmd->add_option("--input-range", c->input_range, "--qat: input quantizer range: unit ([-1, 1]), positive ([0, 1]), data or learned")
+  cmd->add_option("--input-range", c->input_range,
+                  "--qat: input quantizer range: unit ([-1, 1]), positive ([0, 1]), data or learned")
       ->capture_default_str();
   cmd->add_option("--activation", c->activation, "--qat: quantizer after each ReLU: unit or learned (QuantReLU)")
       ->capture_default_str();

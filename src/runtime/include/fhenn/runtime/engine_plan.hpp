@@ -20,8 +20,8 @@ namespace fhenn::runtime {
 enum class RangeSource { worst_case, seen };
 
 struct PlanOptions {
-  double p_error = 0x1p-40;              // failure probability per table lookup
-  std::optional<double> global_p_error;  // if set: for the whole circuit (divided over its lookups)
+  double p_error = 0x1p-40;                  // failure probability per table lookup
+  std::optional<double> global_p_error;      // if set: for the whole circuit (divided over its lookups)
   std::optional<std::string> parameter_set;  // force a named set instead of choosing the cheapest
   RangeSource ranges = RangeSource::worst_case;
 };
@@ -34,13 +34,13 @@ struct PlanOptions {
 //        half-box offset rounds to nearest: this IS the round node, approximate near the boundaries);
 //   (E4) entry j holds T_i(index_min[i] + j), encoded for the consumer (output_encoding_bits).
 struct LookupPlan {
-  ir::NodeId node = 0;         // the table lookup
-  ir::NodeId accumulator = 0;  // the ciphertext node it reads (dot product or input)
-  int shift = 0;               // low bits dropped before the lookup (its round node's shift, or 0)
-  int index_bits = 0;          // the table's input bits: the bootstrap's precision
-  std::vector<int64_t> index_min;          // per element: the smallest (rounded) value the lookup reads
-  std::vector<double> squared_norms;       // per element: squared 2-norm of the dot product's weights
-  std::vector<bool> constant;              // per element: all weights zero, folded to a clear constant
+  ir::NodeId node = 0;                // the table lookup
+  ir::NodeId accumulator = 0;         // the ciphertext node it reads (dot product or input)
+  int shift = 0;                      // low bits dropped before the lookup (its round node's shift, or 0)
+  int index_bits = 0;                 // the table's input bits: the bootstrap's precision
+  std::vector<int64_t> index_min;     // per element: the smallest (rounded) value the lookup reads
+  std::vector<double> squared_norms;  // per element: squared 2-norm of the dot product's weights
+  std::vector<bool> constant;         // per element: all weights zero, folded to a clear constant
   int output_encoding_bits = 0;
 };
 
@@ -51,8 +51,8 @@ struct EnginePlan {
   std::vector<LookupPlan> lookups;
   int max_index_bits = 0;
   double max_squared_weight_norm = 0.0;
-  size_t bootstraps_per_sample = 0;  // table-lookup elements that need a PBS (constants folded)
-  double p_error_per_lookup = 0.0;   // the target
+  size_t bootstraps_per_sample = 0;           // table-lookup elements that need a PBS (constants folded)
+  double p_error_per_lookup = 0.0;            // the target
   double predicted_failure_per_lookup = 0.0;  // the noise formula's value for the chosen set, worst lookup
 
   // The plan of the table lookup `node`, or nullptr.

@@ -68,7 +68,8 @@ class LookupTable {
   static LookupTable from_function(size_t input_bits, const std::function<int64_t(uint64_t)>& function,
                                    size_t output_bits);
   static LookupTable identity(size_t bits) {
-    return from_function(bits, [](uint64_t m) { return static_cast<int64_t>(m); }, bits);
+    return from_function(
+        bits, [](uint64_t m) { return static_cast<int64_t>(m); }, bits);
   }
   size_t input_bits() const { return input_bits_; }
   size_t output_bits() const { return output_bits_; }
@@ -91,7 +92,7 @@ void programmable_bootstrap(const FourierBootstrapKey& key, std::span<const Toru
 // rotation runs for every ciphertext while GGSW i is in cache. Results equal programmable_bootstrap's.
 size_t programmable_bootstrap_group_scratch_size(const FourierBootstrapKey& key, size_t group);
 void programmable_bootstrap_group(const FourierBootstrapKey& key, std::span<const std::span<const Torus>> lwe_in,
-                                  std::span<const LookupTable* const> tables,
-                                  std::span<const std::span<Torus>> lwe_out, std::span<double> scratch);
+                                  std::span<const LookupTable* const> tables, std::span<const std::span<Torus>> lwe_out,
+                                  std::span<double> scratch);
 
 }  // namespace fhenn::tfhe
