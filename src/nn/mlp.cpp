@@ -32,6 +32,20 @@ torch::Tensor to_float_tensor(const std::vector<double>& values, std::vector<int
   return torch::tensor(values, torch::kFloat64).to(torch::kFloat32).reshape(shape);
 }
 
+// Per-feature mean and 1 / standard deviation of `features` (a constant feature keeps scale 1).
+std::pair<std::vector<double>, std::vector<double>> feature_standardization(const Matrix& features) {
+  std::vector<double> mean(features.cols, 0.0), inverse_std(features.cols, 1.0);
+  const auto rows = static_cast<double>(features.rows);
+  for (size_t r = 0; r < features.rows; ++r)
+    for (size_t c = 0; c < features.cols; ++c) mean[c] += features.row(r)[c] / rows;
+  for (size_t c = 0; c < features.cols; ++c) {
+    double variance = 0.0;
+    for (size_t r = 0; r < features.rows; ++r) variance += std::pow(features.row(r)[c] - mean[c], 2) / rows;
+    if (variance > 0.0) inverse_std[c] = 1.0 / std::sqrt(variance);
+  }
+  return {mean, inverse_std};
+}
+
 }  // namespace
 
 void MlpShape::check() const {
@@ -51,10 +65,21 @@ MlpImpl::MlpImpl(const MlpShape& shape) : shape_(shape) {
     layers_.push_back(register_module(layer_name(i), torch::nn::Linear(fan_in, widths[i])));
     fan_in = widths[i];
   }
+  input_mean_ = register_buffer("input_mean", torch::zeros({shape.input_size}));
+  input_inverse_std_ = register_buffer("input_inverse_std", torch::ones({shape.input_size}));
+}
+
+void MlpImpl::set_input_standardization(const std::vector<double>& mean, const std::vector<double>& inverse_std) {
+  const auto n = static_cast<size_t>(shape_.input_size);
+  FHENN_CHECK(mean.size() == n && inverse_std.size() == n, "input standardisation needs ", n, " means and scales, got ",
+              mean.size(), " and ", inverse_std.size());
+  torch::NoGradGuard no_grad;
+  input_mean_.copy_(to_float_tensor(mean, {shape_.input_size}));
+  input_inverse_std_.copy_(to_float_tensor(inverse_std, {shape_.input_size}));
 }
 
 torch::Tensor MlpImpl::forward(const torch::Tensor& x) {
-  auto h = x;
+  auto h = (x - input_mean_) * input_inverse_std_;
   for (size_t i = 0; i + 1 < layers_.size(); ++i) h = torch::relu(layers_[i]->forward(h));
   return layers_.back()->forward(h);
 }
@@ -90,6 +115,10 @@ TrainedMlp train_mlp(const MlpShape& shape, const LabelledSet& train, const MlpT
               " features but the data has ", train.features.cols);
   TrainedMlp result;
   result.model = make_mlp(shape, options.train.seed);
+  if (options.standardize_inputs) {
+    const auto [mean, inverse_std] = feature_standardization(train.features);
+    result.model->set_input_standardization(mean, inverse_std);
+  }
   const auto weights = result.model->weights();
   std::function<void()> after_step;
   if (options.pruning) {
@@ -101,6 +130,25 @@ TrainedMlp train_mlp(const MlpShape& shape, const LabelledSet& train, const MlpT
       train_classifier(result.model->parameters(), forward_of(result.model), train, options.train, after_step);
   if (result.masks) apply_masks(*result.masks, weights);  // permanent: the exported weights hold exact zeros
   return result;
+}
+
+MlpTrainOptions improved_recipe(MlpTrainOptions options) {
+  options.standardize_inputs = true;
+  return options;
+}
+
+// fc1 applied to (x - mean) * s equals fc1' applied to x with w'[o][i] = w[o][i] s[i] and
+// b'[o] = b[o] - sum_i w'[o][i] mean[i]: the exported network takes the raw features.
+void fold_input_standardization(const Mlp& model, compiler::DenseLayer& first) {
+  const auto mean = to_doubles(model->input_mean());
+  const auto scale = to_doubles(model->input_inverse_std());
+  for (int o = 0; o < first.out_features; ++o) {
+    for (int i = 0; i < first.in_features; ++i) {
+      double& w = first.weight[static_cast<size_t>(o) * first.in_features + i];
+      w *= scale[i];
+      first.bias[o] -= w * mean[i];
+    }
+  }
 }
 
 compiler::FloatMlp export_float_mlp(const Mlp& model) {
@@ -117,6 +165,7 @@ compiler::FloatMlp export_float_mlp(const Mlp& model) {
     dense.activation = i + 1 < layers.size() ? compiler::Activation::relu : compiler::Activation::identity;
     mlp.layers.push_back(std::move(dense));
   }
+  fold_input_standardization(model, mlp.layers.front());
   return mlp;
 }
 

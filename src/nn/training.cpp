@@ -2,6 +2,7 @@
 #include "fhenn/nn/training.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <numeric>
 #include <optional>
@@ -45,7 +46,28 @@ std::string progress_note(double loss_sum, int64_t correct, int64_t seen) {
   return text;
 }
 
+void set_learning_rate(torch::optim::AdamW& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+}
+
 }  // namespace
+
+LrSchedule parse_lr_schedule(const std::string& name) {
+  if (name == "constant") return LrSchedule::constant;
+  if (name == "cosine") return LrSchedule::cosine;
+  throw Error(concat("unknown learning-rate schedule '", name, "': use 'constant' (the reference's) or 'cosine'"));
+}
+
+std::string to_string(LrSchedule schedule) {
+  return schedule == LrSchedule::cosine ? "cosine" : "constant";
+}
+
+// Cosine annealing (Loshchilov and Hutter, SGDR, ICLR 2017) without restarts: base * (1 + cos(pi t / T)) / 2.
+double scheduled_learning_rate(LrSchedule schedule, double base, int64_t step, int64_t total_steps) {
+  if (schedule == LrSchedule::constant || total_steps <= 0) return base;
+  const double progress = static_cast<double>(step) / static_cast<double>(total_steps);
+  return base * 0.5 * (1.0 + std::cos(M_PI * progress));
+}
 
 torch::Tensor to_tensor(const Matrix& m) {
   std::vector<float> values(m.values.begin(), m.values.end());
@@ -84,6 +106,10 @@ TrainResult train_classifier(const std::vector<torch::Tensor>& parameters,
       const int64_t size = std::min<int64_t>(options.batch_size, n - begin);
       const auto x = epoch_features.narrow(0, begin, size);
       const auto y = epoch_labels.narrow(0, begin, size);
+      if (options.schedule != LrSchedule::constant) {
+        set_learning_rate(optimizer, scheduled_learning_rate(options.schedule, options.learning_rate,
+                                                             epoch * batches + b, options.epochs * batches));
+      }
       optimizer.zero_grad();
       const auto scores = forward(x);
       const auto loss = torch::nn::functional::cross_entropy(scores, y);

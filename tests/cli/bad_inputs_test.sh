@@ -33,6 +33,8 @@ expect_error "at least 1 non-zero" "${train[@]}" --prune 0
 expect_error "at least 1 epoch" train --hidden 4 --epochs 0 --out m.fhm
 expect_error "learning rate" train --hidden 4 --lr -1 --out m.fhm
 expect_error "--out is required" train --hidden 4
+expect_error "unknown learning-rate schedule 'step'" "${train[@]}" --lr-schedule step
+expect_error "--standardize is for float training" "${train[@]}" --qat --standardize
 
 "$fhenn" train --hidden 4 --epochs 1 --out small.fhm > /dev/null || { echo "FAIL: training a small model" >&2; exit 1; }
 expect_error "garbage.fhm" compile --model garbage.fhm --out c.fhc
@@ -47,6 +49,7 @@ expect_error "small.fhm" evaluate --model small.fhm --compiled small.fhm
   || { echo "FAIL: training on three.csv" >&2; exit 1; }
 expect_error "needs a model with 2 input features" plot --model three.fhm --data three.csv --out p.png
 expect_error "--runs must be at least 1" experiment ptq --runs 0
+expect_error "unknown --recipe 'fast'" experiment ptq --recipe fast
 
 if [ "$failures" -ne 0 ]; then echo "$failures bad-input checks failed" >&2; exit 1; fi
 echo "bad inputs ok"

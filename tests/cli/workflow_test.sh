@@ -46,9 +46,22 @@ grep -A4 '"max_non_zero_per_neuron"' board.json | grep -qE '^ *(6|[7-9]|[1-9][0-
 "$fhenn" plot --model board.fhm --compiled board.fhc --out board.png
 [ "$(head -c 8 board.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "plot: not a PNG"
 
+# Standardised inputs with a cosine schedule: the saved model takes raw features (standardisation folded into fc1),
+# so the compiled circuit matches its quantized model and the float model still scores what training measured.
+"$fhenn" train --hidden 12,12 --epochs 1 --standardize --lr-schedule cosine --out std.fhm --json std.json > /dev/null
+grep -q '"standardize_inputs": true' std.json || fail "train: --standardize not recorded"
+"$fhenn" compile --model std.fhm --n-bits 3 --rounding-bits 6 --out std.fhc > /dev/null
+"$fhenn" evaluate --model std.fhm --compiled std.fhc --json std_eval.json > /dev/null
+awk -v a="$(json_number std.json test_accuracy)" -v b="$(json_number std_eval.json fp32_accuracy)" \
+  'BEGIN { d = a - b; exit !(d < 0.005 && d > -0.005) }' \
+  || fail "the saved standardised model does not score what training measured"
+[ "$(json_number std_eval.json quantized_accuracy)" = "$(json_number std_eval.json circuit_accuracy)" ] \
+  || fail "standardised model: circuit != quantized"
+
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt
 grep -q '"pruned"' ptq.json || fail "experiment: no pruned table"
 grep -q '"circuit_matches_quantized_every_run": false' ptq.json && fail "experiment: circuit != quantized"
 grep -q "reference" ptq.txt || fail "experiment: no reference figures"
+grep -q '"recipe": "improved"' ptq.json || fail "experiment: the default recipe is not recorded"
 echo "workflow ok"

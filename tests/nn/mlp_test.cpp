@@ -48,6 +48,20 @@ TEST(TrainOptions, DefaultsAreTheReferenceRecipe) {
   EXPECT_DOUBLE_EQ(options.learning_rate, 1e-3);
   EXPECT_DOUBLE_EQ(options.weight_decay, 0.01);
   EXPECT_TRUE(options.shuffle);
+  EXPECT_EQ(options.schedule, LrSchedule::constant);
+  EXPECT_FALSE(MlpTrainOptions{}.standardize_inputs);
+  EXPECT_TRUE(improved_recipe({}).standardize_inputs);
+}
+
+TEST(LrSchedule, CosineAnnealsFromTheBaseToZero) {
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(LrSchedule::constant, 1e-3, 70, 100), 1e-3);
+  EXPECT_DOUBLE_EQ(scheduled_learning_rate(LrSchedule::cosine, 1e-3, 0, 100), 1e-3);
+  EXPECT_NEAR(scheduled_learning_rate(LrSchedule::cosine, 1e-3, 50, 100), 0.5e-3, 1e-15);
+  EXPECT_NEAR(scheduled_learning_rate(LrSchedule::cosine, 1e-3, 75, 100), 0.5e-3 * (1 - std::sqrt(0.5)), 1e-15);
+  EXPECT_LT(scheduled_learning_rate(LrSchedule::cosine, 1e-3, 99, 100), 1e-6);
+  EXPECT_EQ(parse_lr_schedule("cosine"), LrSchedule::cosine);
+  EXPECT_EQ(to_string(parse_lr_schedule("constant")), "constant");
+  EXPECT_THROW(parse_lr_schedule("step"), Error);
 }
 
 TEST(Mlp, HasTheRequestedShapeAndNames) {
@@ -106,6 +120,44 @@ TEST(Training, EveryRecipePartIsConfigurable) {
   EXPECT_EQ(flat_parameters(unshuffled.model), flat_parameters(again.model));
   options.train.shuffle = true;
   EXPECT_NE(flat_parameters(train_mlp({2, {8}, 2}, train, options).model), flat_parameters(unshuffled.model));
+}
+
+TEST(Training, TheCosineScheduleChangesTheTrajectoryButNotTheFirstStep) {
+  const auto train = first_samples(checkerboard().train, 64);
+  auto options = quick_options(7);
+  options.train.batch_size = 64;  // one step per epoch: the first step has lr = base under both schedules
+  const auto constant = train_mlp(MlpShape::simple_net(6), train, options);
+  options.train.schedule = LrSchedule::cosine;
+  const auto cosine = train_mlp(MlpShape::simple_net(6), train, options);
+  EXPECT_EQ(flat_parameters(constant.model), flat_parameters(cosine.model));
+  options.train.epochs = 3;
+  const auto cosine3 = train_mlp(MlpShape::simple_net(6), train, options);
+  options.train.schedule = LrSchedule::constant;
+  const auto constant3 = train_mlp(MlpShape::simple_net(6), train, options);
+  EXPECT_NE(flat_parameters(constant3.model), flat_parameters(cosine3.model));
+}
+
+TEST(Training, StandardizationIsMeasuredOnTheTrainingSet) {
+  const auto train = first_samples(checkerboard().train, 400);
+  auto options = quick_options(1);
+  options.standardize_inputs = true;
+  const auto trained = train_mlp(MlpShape::simple_net(4), train, options);
+  const auto features = to_tensor(train.features).to(torch::kFloat64);
+  const auto mean = features.mean(0);
+  const auto std = (features - mean).pow(2).mean(0).sqrt();
+  EXPECT_TRUE(torch::allclose(trained.model->input_mean().to(torch::kFloat64), mean, 1e-6, 1e-6));
+  EXPECT_TRUE(torch::allclose(trained.model->input_inverse_std().to(torch::kFloat64), 1.0 / std, 1e-5, 1e-5));
+}
+
+TEST(Training, StandardizedInputsLearnTheCheckerboardBetter) {
+  // Same seed, data and steps: only the inputs' standardisation differs (the reference recipe otherwise).
+  const auto& data = checkerboard();
+  auto options = quick_options(2, 2);
+  const double plain = accuracy(forward_of(train_mlp(MlpShape::simple_net(10), data.train, options).model), data.test);
+  options.standardize_inputs = true;
+  const double standardized =
+      accuracy(forward_of(train_mlp(MlpShape::simple_net(10), data.train, options).model), data.test);
+  EXPECT_GT(standardized, plain + 0.05);
 }
 
 TEST(Training, RejectsBadOptions) {
@@ -214,6 +266,24 @@ TEST(Export, RoundTripsThroughFloatMlp) {
   EXPECT_EQ(flat_parameters(imported), flat_parameters(model));
   const auto x = torch::rand({5, 3});
   EXPECT_TRUE(torch::equal(imported->forward(x), model->forward(x)));
+}
+
+TEST(Export, FoldsTheInputStandardizationIntoTheFirstLayer) {
+  Mlp model = make_mlp({3, {6, 5}, 2}, 4);
+  {
+    torch::NoGradGuard no_grad;
+    model->layers()[0]->weight[2][1] = 0.0F;  // a pruned weight stays exactly zero
+  }
+  model->set_input_standardization({0.5, -1.0, 2.0}, {3.0, 0.25, 1.5});
+  const auto exported = export_float_mlp(model);
+  EXPECT_EQ(exported.layers[0].weight[2 * 3 + 1], 0.0);
+  EXPECT_DOUBLE_EQ(exported.layers[0].weight[1 * 3 + 2], 1.5 * model->layers()[0]->weight[1][2].item<float>());
+  Mlp imported = import_float_mlp(exported);  // plain fc1 on the raw features
+  EXPECT_TRUE(torch::equal(imported->input_mean(), torch::zeros({3})));
+  const auto x = torch::rand({20, 3}) * 4.0 - 2.0;
+  EXPECT_TRUE(torch::allclose(imported->forward(x), model->forward(x), 1e-4, 1e-5));
+  EXPECT_FALSE(torch::allclose(make_mlp({3, {6, 5}, 2}, 4)->forward(x), model->forward(x), 1e-4, 1e-5));
+  EXPECT_THROW(model->set_input_standardization({0.0}, {1.0}), Error);
 }
 
 TEST(Export, ImportRejectsMalformedModels) {

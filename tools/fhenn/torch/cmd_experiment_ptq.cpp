@@ -21,6 +21,7 @@ struct ExperimentCommand {
   int epochs = 5;
   int n_bits = 3;
   std::string prune_mode = "layer";
+  std::string recipe = "improved";
   int threads = 0;
   std::string json;
 };
@@ -50,8 +51,9 @@ struct Summary {
 };
 
 RunResult run_once(const Configuration& config, const nn::Dataset& data, uint64_t seed, int epochs, int n_bits,
-                   nn::PruneMode mode) {
+                   nn::PruneMode mode, bool improved_recipe) {
   nn::MlpTrainOptions options;
+  if (improved_recipe) options = nn::improved_recipe(options);
   options.train.epochs = epochs;
   options.train.seed = seed;
   options.train.show_progress = false;
@@ -148,6 +150,9 @@ void run_experiment(const ExperimentCommand& c) {
   FHENN_CHECK(c.epochs >= 1, "--epochs must be at least 1, got ", c.epochs);
   quant::validate(quant::NBits::uniform(c.n_bits));
   const auto mode = nn::parse_prune_mode(c.prune_mode);
+  FHENN_CHECK(c.recipe == "improved" || c.recipe == "reference", "unknown --recipe '", c.recipe,
+              "': use 'improved' (standardised inputs) or 'reference' (the guide's recipe as it is)");
+  const bool improved = c.recipe == "improved";
   const int threads = c.threads > 0 ? c.threads : default_thread_count();
   const auto data = nn::make_checkerboard(c.seed);
 
@@ -159,13 +164,16 @@ void run_experiment(const ExperimentCommand& c) {
   std::vector<std::vector<RunResult>> results(kConfigurations.size(), std::vector<RunResult>(c.runs));
   std::ostream& text = c.json == "-" ? std::cerr : std::cout;
   text << "experiment ptq: " << jobs.size() << " trainings (" << c.runs << " runs x " << kConfigurations.size()
-       << " networks, " << c.epochs << " epochs, " << c.n_bits << " bits) on " << threads << " threads\n";
+       << " networks, " << c.epochs << " epochs, " << c.n_bits << " bits, " << c.recipe << " recipe) on " << threads
+       << " threads\n"
+       << "recipe: AdamW lr 1e-3, weight decay 0.01, batch 1, shuffled"
+       << (improved ? ", inputs standardised on the training set (folded into fc1 before quantization)" : "") << "\n";
   const auto start = std::chrono::steady_clock::now();
   ProgressBar bar("experiment ptq", jobs.size());
   parallel_for(jobs.size(), threads, [&](size_t index, int) {
     const auto [config, run] = jobs[index];
     const uint64_t run_seed = c.seed * 1000003ULL + static_cast<uint64_t>(run);
-    results[config][run] = run_once(kConfigurations[config], data, run_seed, c.epochs, c.n_bits, mode);
+    results[config][run] = run_once(kConfigurations[config], data, run_seed, c.epochs, c.n_bits, mode, improved);
     bar.advance();
   });
   bar.finish();
@@ -193,6 +201,7 @@ void run_experiment(const ExperimentCommand& c) {
                 {"epochs", c.epochs},
                 {"seed", c.seed},
                 {"prune_mode", c.prune_mode},
+                {"recipe", c.recipe},
                 {"seconds", seconds}},
                c.json);
   }
@@ -210,6 +219,9 @@ void setup_experiment_ptq(CLI::App& root) {
   cmd->add_option("--epochs", c->epochs, "Training epochs per run")->capture_default_str();
   cmd->add_option("--n-bits", c->n_bits, "Quantization bits (the reference: 3)")->capture_default_str();
   cmd->add_option("--prune-mode", c->prune_mode, "'layer' (the reference's) or 'neuron'")->capture_default_str();
+  cmd->add_option("--recipe", c->recipe,
+                  "'improved' (the reference's recipe on standardised inputs) or 'reference' (as the guide trains)")
+      ->capture_default_str();
   cmd->add_option("--threads", c->threads, "Parallel runs (default: FHENN_THREADS or all cores)");
   cmd->add_option("--json", c->json, "Also write the tables as JSON to this file ('-': stdout)");
   cmd->callback([c] { run_experiment(*c); });

@@ -21,6 +21,8 @@ struct TrainCommand {
   nn::TrainOptions train;
   std::optional<int> prune;
   std::string prune_mode = "layer";
+  std::string lr_schedule = "constant";
+  bool standardize = false;
   std::string out;
   std::string json;
   // --qat: quantization-aware training (Brevitas-style quantizers in the loop)
@@ -86,7 +88,11 @@ void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
   }
 }
 
-void run_train(const TrainCommand& c) {
+void run_train(TrainCommand c) {
+  c.train.schedule = nn::parse_lr_schedule(c.lr_schedule);
+  FHENN_CHECK(!(c.qat && c.standardize),
+              "--standardize is for float training: a quantization-aware network sets its input range with "
+              "--input-range (data: calibrated on the training set)");
   const auto data = c.data.load();
   if (c.qat) {
     run_train_qat(c, data);
@@ -94,6 +100,7 @@ void run_train(const TrainCommand& c) {
   }
   nn::MlpTrainOptions options;
   options.train = c.train;
+  options.standardize_inputs = c.standardize;
   if (c.prune) options.pruning = nn::PruningOptions{*c.prune, nn::parse_prune_mode(c.prune_mode)};
   const nn::MlpShape shape{data.num_features, c.hidden, data.num_classes};
   auto trained = nn::train_mlp(shape, data.train, options);
@@ -123,6 +130,8 @@ void run_train(const TrainCommand& c) {
                 {"batch_size", c.train.batch_size},
                 {"learning_rate", c.train.learning_rate},
                 {"weight_decay", c.train.weight_decay},
+                {"lr_schedule", c.lr_schedule},
+                {"standardize_inputs", c.standardize},
                 {"shuffle", c.train.shuffle},
                 {"seed", c.train.seed},
                 {"pruning", pruning_json(trained, c)},
@@ -147,6 +156,11 @@ void setup_train(CLI::App& root) {
   cmd->add_option("--lr", c->train.learning_rate, "AdamW learning rate")->capture_default_str();
   cmd->add_option("--batch-size", c->train.batch_size, "Samples per optimiser step")->capture_default_str();
   cmd->add_option("--weight-decay", c->train.weight_decay, "AdamW weight decay")->capture_default_str();
+  cmd->add_option("--lr-schedule", c->lr_schedule,
+                  "'constant' (the reference's) or 'cosine' (annealed to 0 over the training)")
+      ->capture_default_str();
+  cmd->add_flag("--standardize", c->standardize,
+                "Train on standardised inputs ((x - mean) / std of the training set; folded into fc1 when saved)");
   cmd->add_flag("!--no-shuffle", c->train.shuffle, "Keep the samples in order instead of shuffling every epoch");
   cmd->add_option("--seed", c->train.seed, "Seed of the initial weights and the shuffling")->capture_default_str();
   cmd->add_option("--prune", c->prune,
