@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 
+#include "../../src/tfhe/kernels.hpp"
 #include "fhenn/tfhe/keys.hpp"
 
 namespace fhenn::tfhe {
@@ -100,4 +101,13 @@ BENCHMARK(BM_BatchedKeyswitchBootstrap)->Arg(1)->Arg(2)->Unit(benchmark::kMillis
 }  // namespace
 }  // namespace fhenn::tfhe
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN plus the kernel build in use in the run's context ("tfhe_kernels": avx512, avx2+fma or portable;
+// FHENN_TFHE_AVX2=1 or FHENN_TFHE_PORTABLE=1 select the others on this machine).
+int main(int argc, char** argv) {
+  benchmark::AddCustomContext("tfhe_kernels", fhenn::tfhe::kernels::active().name);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -176,17 +176,9 @@ void cmux_rotate_prefetching(const FourierGgswView& ggsw, size_t power, std::spa
   const size_t k1 = glwe_size(ggsw.glwe_dimension);
   const size_t N = ggsw.polynomial_size.value;
   auto* difference = reinterpret_cast<Torus*>(scratch.data());
-  for (size_t p = 0; p < k1; ++p) {
-    const Torus* in = acc.data() + p * N;
-    Torus* out = difference + p * N;
-    // X^power * in - in, written without a temporary (power in [1, 2N)).
-    const bool negate = power >= N;
-    const size_t shift = power % N;
-    for (size_t j = 0; j < N - shift; ++j) out[j + shift] = (negate ? Torus{0} - in[j] : in[j]) - in[j + shift];
-    for (size_t j = N - shift; j < N; ++j) {
-      out[j + shift - N] = (negate ? in[j] : Torus{0} - in[j]) - in[j + shift - N];
-    }
-  }
+  // X^power * acc - acc, polynomial by polynomial (power in [1, 2N))
+  const auto& k = kernels::active();
+  for (size_t p = 0; p < k1; ++p) k.rotate_difference(difference + p * N, acc.data() + p * N, N, power);
   external_product_add_prefetching(ggsw, std::span<const Torus>(difference, k1 * N), acc, scratch.subspan(k1 * N),
                                    next_ggsw);
 }

@@ -1,4 +1,4 @@
-// Portable versions of the hot loops and the run-time choice of the kernel table.
+// Portable versions of the hot loops and the run-time choice of the kernel table (AVX-512, AVX2 or portable).
 #include "kernels.hpp"
 
 #include <cstdlib>
@@ -44,6 +44,17 @@ void subtract_scaled(uint64_t* out, const uint64_t* row, int64_t digit, size_t c
   for (size_t t = 0; t < count; ++t) out[t] -= d * row[t];
 }
 
+// X^power * in - in written without a temporary: coefficient j moves to j + power (mod N), negated when it wraps
+// past X^N = -1 an odd number of times.
+void rotate_difference(uint64_t* out, const uint64_t* in, size_t N, size_t power) {
+  const bool negate = power >= N;
+  const size_t shift = power % N;
+  for (size_t j = 0; j < N - shift; ++j) out[j + shift] = (negate ? uint64_t{0} - in[j] : in[j]) - in[j + shift];
+  for (size_t j = N - shift; j < N; ++j) {
+    out[j + shift - N] = (negate ? in[j] : uint64_t{0} - in[j]) - in[j + shift - N];
+  }
+}
+
 void forward_from_int64(double* out, const int64_t* in, const double* twist, const double* twiddles, size_t m) {
   twist_int64(out, in, twist, m);
   fft_forward_reference(out, twiddles, m);
@@ -55,13 +66,10 @@ void backward_to_torus(uint64_t* out, double* in, const double* inverse_twist, c
   untwist_to_torus(out, in, inverse_twist, m, add);
 }
 
-bool cpu_has_avx2_fma() {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-#else
-  return false;
-#endif
+// Whether the environment variable `name` is set to 1.
+bool env_flag(const char* name) {
+  const char* value = std::getenv(name);
+  return value != nullptr && value[0] == '1';
 }
 
 }  // namespace
@@ -77,15 +85,35 @@ const Table& portable_table() {
                            fft_backward_reference,
                            fourier_ggsw_multiply_reference,
                            forward_from_int64,
-                           backward_to_torus};
+                           backward_to_torus,
+                           rotate_difference};
   return table;
 }
 
+bool avx2_supported() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
+}
+
+bool avx512_supported() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return avx2_supported() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+         __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+
 const Table& active() {
-  static const Table& table = [&]() -> const Table& {
-    const char* force_portable = std::getenv("FHENN_TFHE_PORTABLE");
-    if (force_portable != nullptr && force_portable[0] == '1') return portable_table();
-    return cpu_has_avx2_fma() ? avx2_table() : portable_table();
+  static const Table& table = []() -> const Table& {
+    if (env_flag("FHENN_TFHE_PORTABLE")) return portable_table();
+    if (avx512_supported() && !env_flag("FHENN_TFHE_AVX2")) return avx512_table();
+    return avx2_supported() ? avx2_table() : portable_table();
   }();
   return table;
 }

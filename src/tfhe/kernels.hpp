@@ -1,4 +1,4 @@
-// Internal hot loops with an AVX2/FMA build and a portable one, chosen once at run time.
+// Internal hot loops with AVX-512, AVX2/FMA and portable builds, chosen once at run time.
 #pragma once
 
 #include <cmath>
@@ -37,6 +37,8 @@ struct Table {
   void (*forward_from_int64)(double* out, const int64_t* in, const double* twist, const double* twiddles, size_t m);
   void (*backward_to_torus)(uint64_t* out, double* in, const double* inverse_twist, const double* twiddles, size_t m,
                             bool add);
+  // out = X^power * in - in for one polynomial of Z_(2^64)[X]/(X^N + 1), power in [1, 2N) (the CMUX's input).
+  void (*rotate_difference)(uint64_t* out, const uint64_t* in, size_t N, size_t power);
 };
 
 // Twiddle table of an m-point FFT (2m doubles): the stage of half-size h (h = m/2, m/4, ..., 1) keeps
@@ -114,7 +116,7 @@ inline void fft_backward_reference(double* data, const double* twiddles, size_t 
   for (size_t h = 1; h < m; h *= 2) fft_backward_stage(data, data + m, twiddles, m, h);
 }
 
-// The decomposition loop shared by both builds (vectorised per level over the coefficients): keep the top
+// The decomposition loop of the portable and AVX2 builds (vectorised per level over the coefficients): keep the top
 // base_log * levels bits rounded, then peel digits from the least significant level, carrying 1 into the
 // next level when a digit is >= B/2 (so digits lie in [-B/2, B/2)). The most significant level's slot holds the
 // running state until it is written last.
@@ -140,8 +142,14 @@ inline void decompose_levels(int64_t* digits, const uint64_t* values, size_t cou
 }
 
 const Table& portable_table();
+// Only to be called when avx2_supported() / avx512_supported() (their code uses those instructions).
 const Table& avx2_table();
-// AVX2+FMA when the CPU has both (and FHENN_TFHE_PORTABLE is unset), else portable.
+const Table& avx512_table();  // every loop at 512 bits; floating-point results bit for bit avx2_table()'s
+// Whether the CPU runs the AVX2 build (AVX2 and FMA), the AVX-512 build (AVX-512 F, DQ and VL, plus AVX2 and FMA).
+bool avx2_supported();
+bool avx512_supported();
+// The best build this CPU supports: AVX-512, else AVX2+FMA, else portable. FHENN_TFHE_PORTABLE=1 forces the
+// portable build, FHENN_TFHE_AVX2=1 the AVX2 one (when supported; to compare the builds on one machine).
 const Table& active();
 
 // x mod 2^64 rounded to the nearest integer, for any finite |x| (the product of a 64-bit torus value with

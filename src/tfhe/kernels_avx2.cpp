@@ -354,8 +354,18 @@ void backward_to_torus(uint64_t* out, double* in, const double* inverse_twist, c
 
 const Table& avx2_table() {
   static const Table table{
-      "avx2+fma",  complex_multiply_add, twist_int64,           untwist_to_torus,   subtract_scaled,  decompose,
-      fft_forward, fft_backward,         fourier_ggsw_multiply, forward_from_int64, backward_to_torus};
+      "avx2+fma",
+      complex_multiply_add,
+      twist_int64,
+      untwist_to_torus,
+      subtract_scaled,
+      decompose,
+      fft_forward,
+      fft_backward,
+      fourier_ggsw_multiply,
+      forward_from_int64,
+      backward_to_torus,
+      portable_table().rotate_difference};  // the portable loop (SSE2-vectorised), as before the AVX-512 build
   return table;
 }
 

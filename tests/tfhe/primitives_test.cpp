@@ -1,9 +1,13 @@
-// Tests of the CSPRNG, encoding, gadget decomposition, FFT products and the AVX2 kernels against references.
+// Tests of the CSPRNG, encoding, gadget decomposition, FFT products and the vector kernels (AVX2, AVX-512) against
+// references.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <utility>
 
 #include "../../src/tfhe/kernels.hpp"
@@ -101,12 +105,64 @@ TEST(Decomposition, RecomposesToTheClosestRepresentableWithBalancedDigits) {
   }
 }
 
+// The vector builds of the kernels this CPU runs (AVX2, AVX-512); active() alone when it runs neither.
+std::vector<const kernels::Table*> vector_tables() {
+  std::vector<const kernels::Table*> tables;
+  if (kernels::avx2_supported()) tables.push_back(&kernels::avx2_table());
+  if (kernels::avx512_supported()) tables.push_back(&kernels::avx512_table());
+  if (tables.empty()) tables.push_back(&kernels::active());
+  return tables;
+}
+
+// The twiddle table of an m-point FFT (layout of kernels::fft_twiddle_offset), as FourierTransform builds it.
+FourierBuffer fft_twiddles(size_t m) {
+  FourierBuffer twiddles(2 * m);
+  for (size_t h = m / 2; h >= 1; h /= 2) {
+    for (size_t j = 0; j < h; ++j) {
+      twiddles[kernels::fft_twiddle_offset(m, h) + j] =
+          std::cos(M_PI * static_cast<double>(j) / static_cast<double>(h));
+      twiddles[kernels::fft_twiddle_offset(m, h) + h + j] =
+          -std::sin(M_PI * static_cast<double>(j) / static_cast<double>(h));
+    }
+  }
+  return twiddles;
+}
+
+// The twist zeta^j and the inverse twist zeta^-j / half (zeta = e^(i pi / N), N = 2 half), split.
+std::pair<FourierBuffer, FourierBuffer> fft_twists(size_t half) {
+  FourierBuffer twist(2 * half), inverse(2 * half);
+  for (size_t j = 0; j < half; ++j) {
+    const double angle = M_PI * static_cast<double>(j) / static_cast<double>(2 * half);
+    twist[j] = std::cos(angle);
+    twist[j + half] = std::sin(angle);
+    inverse[j] = std::cos(angle) / static_cast<double>(half);
+    inverse[j + half] = -std::sin(angle) / static_cast<double>(half);
+  }
+  return {twist, inverse};
+}
+
+// Bit-for-bit equality of two double arrays (the AVX-512 build repeats the AVX2 build's operations exactly).
+template <typename A, typename B>
+void expect_same_bits(const A& got, const B& expected, const std::string& what) {
+  ASSERT_EQ(got.size(), expected.size()) << what;
+  size_t differing = 0, first = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (std::bit_cast<uint64_t>(static_cast<double>(got[i])) !=
+            std::bit_cast<uint64_t>(static_cast<double>(expected[i])) &&
+        differing++ == 0)
+      first = i;
+  }
+  EXPECT_EQ(differing, 0u) << what << ": first at " << first << " (" << got[first] << " vs " << expected[first] << ")";
+}
+
 TEST(Decomposition, PolynomialKernelsMatchTheScalarDecomposer) {
   Csprng rng = Csprng::for_tests_only(5);
   const size_t count = 1024;
   std::vector<uint64_t> values(count);
   rng.fill_uniform(values);
-  for (const auto* table : {&kernels::portable_table(), &kernels::active()}) {
+  std::vector<const kernels::Table*> tables = vector_tables();
+  tables.push_back(&kernels::portable_table());
+  for (const auto* table : tables) {
     for (auto [base_log, levels] : {std::pair<size_t, size_t>{7, 3}, {23, 1}, {2, 8}}) {
       std::vector<int64_t> digits(count * levels);
       table->decompose(digits.data(), values.data(), count, base_log, levels);
@@ -120,8 +176,8 @@ TEST(Decomposition, PolynomialKernelsMatchTheScalarDecomposer) {
   }
 }
 
-TEST(Kernels, Avx2AndPortableAgree) {
-  const auto& fast = kernels::active();
+// One vector build against the portable one on the pointwise loops.
+void vector_build_agrees_with_portable(const kernels::Table& fast) {
   const auto& portable = kernels::portable_table();
   Csprng rng = Csprng::for_tests_only(6);
   const size_t half = 512;
@@ -157,21 +213,19 @@ TEST(Kernels, Avx2AndPortableAgree) {
   EXPECT_EQ(s1, s2);
 }
 
-// The own FFT: the vector passes equal the reference stages, the backward undoes the forward (times m), and the
-// forward is a DFT (in bit-reversed order): checked against the direct sum for one size.
-TEST(Kernels, FftVectorPassesMatchTheReferenceAndInvert) {
-  const auto& fast = kernels::active();
+TEST(Kernels, Avx2AndPortableAgree) {
+  for (const auto* table : vector_tables()) {
+    SCOPED_TRACE(table->name);
+    vector_build_agrees_with_portable(*table);
+  }
+}
+
+// One build's FFT pair against the reference stages (see FftVectorPassesMatchTheReferenceAndInvert).
+void fft_passes_match_the_reference_and_invert(const kernels::Table& fast) {
+  SCOPED_TRACE(fast.name);
   Csprng rng = Csprng::for_tests_only(7);
   for (size_t m : {2, 4, 8, 16, 32, 64, 512, 1024, 2048}) {
-    FourierBuffer twiddles(2 * m);
-    for (size_t h = m / 2; h >= 1; h /= 2) {
-      for (size_t j = 0; j < h; ++j) {
-        twiddles[kernels::fft_twiddle_offset(m, h) + j] =
-            std::cos(M_PI * static_cast<double>(j) / static_cast<double>(h));
-        twiddles[kernels::fft_twiddle_offset(m, h) + h + j] =
-            -std::sin(M_PI * static_cast<double>(j) / static_cast<double>(h));
-      }
-    }
+    const FourierBuffer twiddles = fft_twiddles(m);
     FourierBuffer data(2 * m), expected(2 * m);
     for (auto& v : data) v = rng.standard_normal();
     const FourierBuffer original = data;
@@ -203,24 +257,32 @@ TEST(Kernels, FftVectorPassesMatchTheReferenceAndInvert) {
   }
 }
 
+// The own FFT: the vector passes equal the reference stages, the backward undoes the forward (times m), and the
+// forward is a DFT (in bit-reversed order): checked against the direct sum for one size.
+TEST(Kernels, FftVectorPassesMatchTheReferenceAndInvert) {
+  for (const auto* table : vector_tables()) fft_passes_match_the_reference_and_invert(*table);
+}
+
 TEST(Kernels, FourierGgswMultiplyMatchesTheReference) {
-  const auto& fast = kernels::active();
   Csprng rng = Csprng::for_tests_only(8);
   const size_t n = 256;
   // (k + 1) * l rows by k + 1 columns: k = 1, 2 and 4 (the kernel's fixed-width paths) and k = 6 (its general one)
-  for (const auto& [rows, columns] : {std::pair<size_t, size_t>{6, 2}, {3, 3}, {2, 2}, {10, 5}, {7, 7}}) {
-    FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out1(columns * 2 * n, 7.0), out2(out1.size());
-    for (auto& v : digits) v = rng.standard_normal() * 1e3;
-    for (auto& v : ggsw) v = rng.standard_normal() * 1e15;
-    fast.fourier_ggsw_multiply(out1.data(), digits.data(), ggsw.data(), rows, columns, n, ggsw.data());
-    kernels::fourier_ggsw_multiply_reference(out2.data(), digits.data(), ggsw.data(), rows, columns, n, nullptr);
-    for (size_t i = 0; i < out1.size(); ++i)
-      ASSERT_NEAR(out1[i], out2[i], 1e-12 * 1e18 * std::sqrt(rows)) << rows << "x" << columns << " at " << i;
+  for (const auto* table : vector_tables()) {
+    const auto& fast = *table;
+    SCOPED_TRACE(fast.name);
+    for (const auto& [rows, columns] : {std::pair<size_t, size_t>{6, 2}, {3, 3}, {2, 2}, {10, 5}, {7, 7}}) {
+      FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out1(columns * 2 * n, 7.0), out2(out1.size());
+      for (auto& v : digits) v = rng.standard_normal() * 1e3;
+      for (auto& v : ggsw) v = rng.standard_normal() * 1e15;
+      fast.fourier_ggsw_multiply(out1.data(), digits.data(), ggsw.data(), rows, columns, n, ggsw.data());
+      kernels::fourier_ggsw_multiply_reference(out2.data(), digits.data(), ggsw.data(), rows, columns, n, nullptr);
+      for (size_t i = 0; i < out1.size(); ++i)
+        ASSERT_NEAR(out1[i], out2[i], 1e-12 * 1e18 * std::sqrt(rows)) << rows << "x" << columns << " at " << i;
+    }
   }
 }
 
 TEST(Kernels, VectorWrapMatchesScalarWrapOnIntegersAndBoundaries) {
-  const auto& fast = kernels::active();
   const auto& portable = kernels::portable_table();
   Csprng rng = Csprng::for_tests_only(9);
   const size_t half = 64;
@@ -231,10 +293,13 @@ TEST(Kernels, VectorWrapMatchesScalarWrapOnIntegersAndBoundaries) {
     values.push_back(std::ldexp(std::trunc(rng.standard_normal() * 0x1p40), static_cast<int>(rng.next_u64() % 60)));
   FourierBuffer in(values.begin(), values.end()), identity(2 * half, 0.0);
   std::fill(identity.begin(), identity.begin() + half, 1.0);  // multiply by 1 + 0i
-  std::vector<uint64_t> o1(2 * half, 3), o2(2 * half, 3);
-  fast.untwist_to_torus(o1.data(), in.data(), identity.data(), half, false);
-  portable.untwist_to_torus(o2.data(), in.data(), identity.data(), half, false);
-  EXPECT_EQ(o1, o2);
+  std::vector<uint64_t> expected(2 * half, 3);
+  portable.untwist_to_torus(expected.data(), in.data(), identity.data(), half, false);
+  for (const auto* table : vector_tables()) {
+    std::vector<uint64_t> got(2 * half, 3);
+    table->untwist_to_torus(got.data(), in.data(), identity.data(), half, false);
+    EXPECT_EQ(got, expected) << table->name;
+  }
 }
 
 TEST(Kernels, WrapToTorusHandlesHugeAndBoundaryValues) {
@@ -243,6 +308,255 @@ TEST(Kernels, WrapToTorusHandlesHugeAndBoundaryValues) {
   EXPECT_EQ(kernels::wrap_to_torus(0x1p63), uint64_t{1} << 63);
   EXPECT_EQ(kernels::wrap_to_torus(0x1p100), 0u);
   EXPECT_EQ(kernels::wrap_to_torus(0x1p80 + 0x1p30), uint64_t{0} + (uint64_t{1} << 30));
+}
+
+// ---- The AVX-512 build: the AVX2 build's operations on eight lanes, so its results are the AVX2 build's bit for bit
+// (and so within the reference's precision bounds, checked above for every vector build).
+
+TEST(Kernels, ActiveIsTheBestSupportedBuildUnlessForced) {
+  const auto forced = [](const char* name) {
+    const char* value = std::getenv(name);
+    return value != nullptr && value[0] == '1';
+  };
+  const std::string name = kernels::active().name;
+  if (forced("FHENN_TFHE_PORTABLE")) {
+    EXPECT_EQ(name, "portable");
+  } else if (kernels::avx512_supported() && !forced("FHENN_TFHE_AVX2")) {
+    EXPECT_EQ(name, "avx512");
+  } else if (kernels::avx2_supported()) {
+    EXPECT_EQ(name, "avx2+fma");
+  } else {
+    EXPECT_EQ(name, "portable");
+  }
+  EXPECT_TRUE(!kernels::avx512_supported() || kernels::avx2_supported());
+}
+
+// Every FFT size of the parameter sets (m = N/2 = 256 .. 16384) and the small ones (other code paths): forward and
+// backward equal the AVX2 build's bit for bit, and the reference stages within the FFT precision bound.
+TEST(Kernels, Avx512FftEqualsAvx2BitForBitAtEverySize) {
+  if (!kernels::avx512_supported()) GTEST_SKIP() << "this CPU has no AVX-512 F/DQ/VL";
+  const auto& avx512 = kernels::avx512_table();
+  const auto& avx2 = kernels::avx2_table();
+  Csprng rng = Csprng::for_tests_only(11);
+  for (size_t m = 2; m <= 16384; m *= 2) {
+    const std::string size = "m = " + std::to_string(m);
+    const FourierBuffer twiddles = fft_twiddles(m);
+    FourierBuffer data(2 * m);
+    for (auto& v : data) v = rng.standard_normal() * 0x1p40;
+    FourierBuffer forward512 = data, forward2 = data, reference = data;
+    avx512.fft_forward(forward512.data(), twiddles.data(), m);
+    avx2.fft_forward(forward2.data(), twiddles.data(), m);
+    kernels::fft_forward_reference(reference.data(), twiddles.data(), m);
+    expect_same_bits(forward512, forward2, "forward, " + size);
+    const double bound = 1e-12 * static_cast<double>(m) * 0x1p40;
+    for (size_t i = 0; i < 2 * m; ++i) ASSERT_NEAR(forward512[i], reference[i], bound) << size << " at " << i;
+    FourierBuffer back512 = forward512, back2 = forward512;
+    avx512.fft_backward(back512.data(), twiddles.data(), m);
+    avx2.fft_backward(back2.data(), twiddles.data(), m);
+    expect_same_bits(back512, back2, "backward, " + size);
+    for (size_t i = 0; i < 2 * m; ++i)
+      ASSERT_NEAR(back512[i] / static_cast<double>(m), data[i], 1e-12 * 0x1p40) << size << " at " << i;
+  }
+}
+
+// The fused transforms of FourierTransform (twist + forward, backward + untwist) for N = 512 .. 32768: bit for bit
+// the AVX2 build's (Fourier values and torus words), and small integer polynomials come back exactly.
+TEST(Kernels, Avx512FusedTransformsEqualAvx2AndRoundTrip) {
+  if (!kernels::avx512_supported()) GTEST_SKIP() << "this CPU has no AVX-512 F/DQ/VL";
+  const auto& avx512 = kernels::avx512_table();
+  const auto& avx2 = kernels::avx2_table();
+  Csprng rng = Csprng::for_tests_only(12);
+  for (size_t half = 256; half <= 16384; half *= 2) {
+    const std::string size = "N = " + std::to_string(2 * half);
+    const FourierBuffer twiddles = fft_twiddles(half);
+    const auto [twist, inverse_twist] = fft_twists(half);
+    std::vector<int64_t> poly(2 * half);
+    for (auto& v : poly) v = static_cast<int64_t>(rng.next_u64() % 2001) - 1000;
+    FourierBuffer f512(2 * half), f2(2 * half);
+    avx512.forward_from_int64(f512.data(), poly.data(), twist.data(), twiddles.data(), half);
+    avx2.forward_from_int64(f2.data(), poly.data(), twist.data(), twiddles.data(), half);
+    expect_same_bits(f512, f2, "forward_from_int64, " + size);
+    // backward (out = ...): the polynomial itself, mod 2^64
+    FourierBuffer scratch512 = f512, scratch2 = f512;
+    std::vector<uint64_t> t512(2 * half, 9), t2(2 * half, 9);
+    avx512.backward_to_torus(t512.data(), scratch512.data(), inverse_twist.data(), twiddles.data(), half, false);
+    avx2.backward_to_torus(t2.data(), scratch2.data(), inverse_twist.data(), twiddles.data(), half, false);
+    EXPECT_EQ(t512, t2) << size;
+    for (size_t i = 0; i < 2 * half; ++i) ASSERT_EQ(t512[i], static_cast<uint64_t>(poly[i])) << size << " at " << i;
+    // backward (out += ...) of a full-range torus polynomial's transform: wraps modulo 2^64 like the AVX2 build
+    for (auto& v : poly) v = static_cast<int64_t>(rng.next_u64());
+    avx512.forward_from_int64(f512.data(), poly.data(), twist.data(), twiddles.data(), half);
+    for (size_t i = 0; i < 2 * half; ++i) f512[i] *= 0x1p20;  // products with digits reach far beyond 2^64
+    scratch512 = f512;
+    scratch2 = f512;
+    avx512.backward_to_torus(t512.data(), scratch512.data(), inverse_twist.data(), twiddles.data(), half, true);
+    avx2.backward_to_torus(t2.data(), scratch2.data(), inverse_twist.data(), twiddles.data(), half, true);
+    EXPECT_EQ(t512, t2) << size;
+  }
+}
+
+// The pointwise loops on full registers and on masked tails (counts that are not multiples of 8): twist and
+// product equal the AVX2 build's bit for bit where that build runs (its aligned loads need multiples of 4), and the
+// portable build's within rounding everywhere; the untwist (exact integers, ties away from zero) equals the AVX2
+// build's, and the portable one's within an ulp of the product.
+TEST(Kernels, Avx512PointwiseLoopsEqualAvx2AndPortable) {
+  if (!kernels::avx512_supported()) GTEST_SKIP() << "this CPU has no AVX-512 F/DQ/VL";
+  const auto& avx512 = kernels::avx512_table();
+  const auto& avx2 = kernels::avx2_table();
+  const auto& portable = kernels::portable_table();
+  Csprng rng = Csprng::for_tests_only(13);
+  for (size_t half : {1, 3, 4, 5, 8, 12, 13, 256, 1024, 16384}) {
+    const std::string size = "half = " + std::to_string(half);
+    const bool avx2_vector_lanes = half % 4 == 0;
+    const auto [twist, inverse_twist] = fft_twists(half);
+    // twist of full-range 64-bit integers (key material)
+    std::vector<int64_t> ints(2 * half);
+    for (auto& v : ints) v = static_cast<int64_t>(rng.next_u64());
+    FourierBuffer w512(2 * half), w2(2 * half), wp(2 * half);
+    avx512.twist_int64(w512.data(), ints.data(), twist.data(), half);
+    portable.twist_int64(wp.data(), ints.data(), twist.data(), half);
+    if (avx2_vector_lanes) {
+      avx2.twist_int64(w2.data(), ints.data(), twist.data(), half);
+      expect_same_bits(w512, w2, "twist_int64, " + size);
+    }
+    for (size_t i = 0; i < 2 * half; ++i) ASSERT_NEAR(w512[i], wp[i], 1e-15 * 0x1p64) << size << " at " << i;
+    // acc += a * b
+    FourierBuffer a(2 * half), b(2 * half), acc512(2 * half), acc2(2 * half), accp(2 * half);
+    for (size_t i = 0; i < 2 * half; ++i) {
+      a[i] = rng.standard_normal() * 1e6;
+      b[i] = rng.standard_normal();
+      acc512[i] = acc2[i] = accp[i] = rng.standard_normal();
+    }
+    avx512.complex_multiply_add(acc512.data(), a.data(), b.data(), half);
+    portable.complex_multiply_add(accp.data(), a.data(), b.data(), half);
+    if (avx2_vector_lanes) {
+      avx2.complex_multiply_add(acc2.data(), a.data(), b.data(), half);
+      expect_same_bits(acc512, acc2, "complex_multiply_add, " + size);
+    }
+    // products up to ~3e7: a few ulps (3.7e-9) apart without FMA
+    for (size_t i = 0; i < 2 * half; ++i) ASSERT_NEAR(acc512[i], accp[i], 1e-7) << size << " at " << i;
+    // untwist to the torus: huge values (wrap mod 2^64), exact ties (away from zero in both vector builds), both
+    // with out = and out +=; multiplied by 1 + 0i, the vector builds agree on every lane
+    FourierBuffer values(2 * half), identity(2 * half, 0.0);
+    std::fill(identity.begin(), identity.begin() + static_cast<std::ptrdiff_t>(half), 1.0);
+    // ties, the largest doubles below 1/2, the edges of 2^52, 2^63, 2^64 and of the reduction's range (2^117)
+    const double special[] = {2.5,
+                              -2.5,
+                              0.5,
+                              -0.5,
+                              0x1.fffffffffffffp-2,
+                              -1.5,
+                              0x1p51 + 0.5,
+                              -0x1p52 + 0.5,
+                              0x1p52 + 1,
+                              0x1p63,
+                              -0x1p63,
+                              0x1p63 - 1024,
+                              0x1p63 + 2048,
+                              0x1.8p63,
+                              0x1p64 - 2048,
+                              -0x1p64,
+                              0x1p117,
+                              0x1p117 + 0x1p65,
+                              -0x1.8p118,
+                              0x1p200,
+                              -0.0,
+                              1e-300};
+    const size_t specials = sizeof(special) / sizeof(special[0]);
+    for (size_t i = 0; i < 2 * half; ++i) {
+      values[i] = i % 2 == 0 ? special[(i / 2) % specials]
+                             : rng.standard_normal() * std::ldexp(1.0, static_cast<int>(rng.next_u64() % 100));
+    }
+    for (bool add : {false, true}) {
+      std::vector<uint64_t> u512(2 * half, 7), u2(2 * half, 7), up(2 * half, 7);
+      avx512.untwist_to_torus(u512.data(), values.data(), identity.data(), half, add);
+      if (avx2_vector_lanes) {
+        avx2.untwist_to_torus(u2.data(), values.data(), identity.data(), half, add);
+        EXPECT_EQ(u512, u2) << size << (add ? ", add" : "");
+      }
+      // the twisted products: the portable build's rounding (no FMA, ties to even) within an ulp of the product
+      std::fill(u512.begin(), u512.end(), 7);
+      avx512.untwist_to_torus(u512.data(), values.data(), inverse_twist.data(), half, add);
+      portable.untwist_to_torus(up.data(), values.data(), inverse_twist.data(), half, add);
+      for (size_t i = 0; i < 2 * half; ++i) {
+        const size_t j = i % half;
+        const double ulps = 0x1p-50 * (std::abs(values[j]) + std::abs(values[j + half])) + 1.0;
+        ASSERT_LE(std::abs(static_cast<double>(static_cast<int64_t>(u512[i] - up[i]))), ulps) << size << " at " << i;
+      }
+    }
+  }
+}
+
+// The integer loops (exact): the gadget decomposition and the key switch's row update equal the portable build's
+// on full registers and masked tails, for the decompositions of the parameter sets.
+TEST(Kernels, Avx512IntegerLoopsEqualPortable) {
+  if (!kernels::avx512_supported()) GTEST_SKIP() << "this CPU has no AVX-512 F/DQ/VL";
+  const auto& avx512 = kernels::avx512_table();
+  const auto& portable = kernels::portable_table();
+  Csprng rng = Csprng::for_tests_only(14);
+  for (size_t count : {1, 7, 13, 867, 1024, 2048}) {
+    std::vector<uint64_t> values(count);
+    rng.fill_uniform(values);
+    for (auto [base_log, levels] : {std::pair<size_t, size_t>{19, 1}, {7, 3}, {5, 3}, {2, 8}, {23, 1}, {15, 2}}) {
+      std::vector<int64_t> got(count * levels + 1, 42), expected(count * levels + 1, 42);  // + 1: no overrun
+      avx512.decompose(got.data(), values.data(), count, base_log, levels);
+      portable.decompose(expected.data(), values.data(), count, base_log, levels);
+      EXPECT_EQ(got, expected) << count << " values, " << base_log << "x" << levels;
+    }
+    // rows at every alignment (the AVX-512 loop aligns its loads from the row)
+    for (size_t offset = 0; offset < std::min<size_t>(count, 8); ++offset) {
+      std::vector<uint64_t> got(count + 1, 3), expected(count + 1, 3);
+      for (int64_t digit : {int64_t{-16}, int64_t{1}, int64_t{15}, int64_t{-(int64_t{1} << 40)}}) {
+        avx512.subtract_scaled(got.data(), values.data() + offset, digit, count - offset);
+        portable.subtract_scaled(expected.data(), values.data() + offset, digit, count - offset);
+      }
+      EXPECT_EQ(got, expected) << count << " values, row offset " << offset;
+    }
+  }
+}
+
+// The GGSW product, for the column counts of its fixed-width paths (k = 1, 2, 3, 4) and the general one (k = 6),
+// at the sizes of the parameter sets: bit for bit the AVX2 build's (each lane accumulates in the same FMA order).
+TEST(Kernels, Avx512FourierGgswMultiplyEqualsAvx2BitForBit) {
+  if (!kernels::avx512_supported()) GTEST_SKIP() << "this CPU has no AVX-512 F/DQ/VL";
+  Csprng rng = Csprng::for_tests_only(16);
+  for (size_t n : {4, 256, 1024}) {
+    for (const auto& [rows, columns] : {std::pair<size_t, size_t>{2, 2}, {6, 2}, {3, 3}, {4, 4}, {10, 5}, {7, 7}}) {
+      FourierBuffer digits(rows * 2 * n), ggsw(rows * columns * 2 * n), out512(columns * 2 * n, 7.0),
+          out2(out512.size(), 5.0);
+      for (auto& v : digits) v = std::round(rng.standard_normal() * 1e3);
+      for (auto& v : ggsw) v = rng.standard_normal() * 1e15;
+      kernels::avx512_table().fourier_ggsw_multiply(out512.data(), digits.data(), ggsw.data(), rows, columns, n,
+                                                    ggsw.data());
+      kernels::avx2_table().fourier_ggsw_multiply(out2.data(), digits.data(), ggsw.data(), rows, columns, n, nullptr);
+      expect_same_bits(out512, out2,
+                       std::to_string(rows) + "x" + std::to_string(columns) + ", n = " + std::to_string(n));
+    }
+  }
+}
+
+// The CMUX's input X^power * in - in: every build against the monomial product, for every kind of power (no
+// rotation past X^N, past it once, the edges 1, N - 1, N, N + 1, 2N - 1) and sizes with and without masked tails.
+TEST(Kernels, RotateDifferenceMatchesTheMonomialProduct) {
+  Csprng rng = Csprng::for_tests_only(15);
+  std::vector<const kernels::Table*> tables = vector_tables();
+  tables.push_back(&kernels::portable_table());
+  for (size_t N : {4, 12, 512, 2048}) {
+    std::vector<Torus> in(N), rotated(N);
+    rng.fill_uniform(in);
+    for (size_t power : {size_t{1}, N / 2 + 3, N - 1, N, N + 1, N + N / 3, 2 * N - 1}) {
+      multiply_by_monomial(in, power, rotated);
+      std::vector<Torus> expected(N);
+      for (size_t j = 0; j < N; ++j) expected[j] = rotated[j] - in[j];
+      for (const auto* table : tables) {
+        std::vector<Torus> got(N + 1, 7);  // + 1: no overrun
+        table->rotate_difference(got.data(), in.data(), N, power);
+        EXPECT_EQ(got.back(), 7u) << table->name;
+        got.pop_back();
+        EXPECT_EQ(got, expected) << table->name << ", N = " << N << ", power = " << power;
+      }
+    }
+  }
 }
 
 std::vector<Torus> random_torus(size_t n, Csprng& rng) {
