@@ -61,6 +61,10 @@ void FourierTransform::backward_add_torus(double* in, Torus* out) const {
   kernels::active().backward_to_torus(out, in, inverse_twist_.data(), twiddles_.data(), polynomial_size_ / 2, true);
 }
 
+const char* kernel_build() {
+  return kernels::active().name;
+}
+
 void fourier_multiply_add(double* acc, const double* a, const double* b, size_t doubles) {
   kernels::active().complex_multiply_add(acc, a, b, doubles / 2);
 }

@@ -1,4 +1,4 @@
-// Negacyclic products: exact schoolbook reference, the twisted N/2-point FFT (own AVX2 kernels), polynomial helpers.
+// Negacyclic products: exact schoolbook reference, the twisted N/2-point FFT (own AVX-512/AVX2 kernels), helpers.
 #pragma once
 
 #include <cstddef>
@@ -36,8 +36,8 @@ using FourierBuffer = std::vector<double, AlignedAllocator<double>>;
 // Pointwise products of two transforms give the transform of the negacyclic product. Backward: inverse DFT,
 // multiply by zeta^-j / (N/2), c_j = Re, c_(j+N/2) = Im, rounded to the nearest integer modulo 2^64.
 //
-// FFT: own in-place radix-4 (AVX2/FMA) kernels, no bit reversal; measured against FFTW 3's FFTW_MEASURE plans on
-// this 2-core dev machine (N = 1024 and 2048) and kept as faster (see docs/tfhe.md).
+// FFT: own in-place radix-4 kernels (AVX-512, else AVX2/FMA, chosen at run time), no bit reversal; measured
+// against FFTW 3's FFTW_MEASURE plans on the 2-core dev machine and kept as faster (see docs/tfhe.md).
 class FourierTransform {
  public:
   // The transform for size N (created once per size, thread-safe).
@@ -67,6 +67,10 @@ class FourierTransform {
   FourierBuffer inverse_twist_;  // zeta^-j / (N/2), split
   FourierBuffer twiddles_;       // per FFT stage, see kernels::fft_twiddle_offset
 };
+
+// The build of the hot loops in use: "avx512", "avx2+fma" or "portable" (FHENN_TFHE_AVX2=1 and
+// FHENN_TFHE_PORTABLE=1 force the last two).
+const char* kernel_build();
 
 // acc += a * b pointwise (Fourier polynomials of `doubles` doubles, split layout).
 void fourier_multiply_add(double* acc, const double* a, const double* b, size_t doubles);
