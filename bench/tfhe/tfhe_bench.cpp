@@ -4,7 +4,7 @@
 #include <map>
 #include <memory>
 
-#include "../../src/tfhe/kernels.hpp"
+#include "fhenn/tfhe/fft.hpp"
 #include "fhenn/tfhe/keys.hpp"
 
 namespace fhenn::tfhe {
@@ -104,7 +104,7 @@ BENCHMARK(BM_BatchedKeyswitchBootstrap)->Arg(1)->Arg(2)->Unit(benchmark::kMillis
 // BENCHMARK_MAIN plus the kernel build in use in the run's context ("tfhe_kernels": avx512, avx2+fma or portable;
 // FHENN_TFHE_AVX2=1 or FHENN_TFHE_PORTABLE=1 select the others on this machine).
 int main(int argc, char** argv) {
-  benchmark::AddCustomContext("tfhe_kernels", fhenn::tfhe::kernels::active().name);
+  benchmark::AddCustomContext("tfhe_kernels", fhenn::tfhe::kernel_build());
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
