@@ -50,13 +50,10 @@ struct Summary {
   bool circuit_matches_every_run = true;
 };
 
-RunResult run_once(const Configuration& config, const nn::Dataset& data, uint64_t seed, int epochs, int n_bits,
-                   nn::PruneMode mode, bool improved_recipe) {
-  nn::MlpTrainOptions options;
-  if (improved_recipe) options = nn::improved_recipe(options);
-  options.train.epochs = epochs;
+// One run: `recipe` (every run's training options) with this run's seed and the configuration's pruning.
+RunResult run_once(const Configuration& config, const nn::Dataset& data, nn::MlpTrainOptions options, uint64_t seed,
+                   int n_bits, nn::PruneMode mode) {
   options.train.seed = seed;
-  options.train.show_progress = false;
   if (config.max_non_zero) options.pruning = nn::PruningOptions{*config.max_non_zero, mode};
   const auto trained = nn::train_mlp(nn::MlpShape::simple_net(config.hidden), data.train, options);
   compiler::PtqOptions ptq;
@@ -153,6 +150,10 @@ void run_experiment(const ExperimentCommand& c) {
   FHENN_CHECK(c.recipe == "improved" || c.recipe == "reference", "unknown --recipe '", c.recipe,
               "': use 'improved' (standardised inputs) or 'reference' (the guide's recipe as it is)");
   const bool improved = c.recipe == "improved";
+  nn::MlpTrainOptions recipe;
+  if (improved) recipe = nn::improved_recipe(recipe);
+  recipe.train.epochs = c.epochs;
+  recipe.train.show_progress = false;
   const int threads = c.threads > 0 ? c.threads : default_thread_count();
   const auto data = nn::make_checkerboard(c.seed);
 
@@ -173,7 +174,7 @@ void run_experiment(const ExperimentCommand& c) {
   parallel_for(jobs.size(), threads, [&](size_t index, int) {
     const auto [config, run] = jobs[index];
     const uint64_t run_seed = c.seed * 1000003ULL + static_cast<uint64_t>(run);
-    results[config][run] = run_once(kConfigurations[config], data, run_seed, c.epochs, c.n_bits, mode, improved);
+    results[config][run] = run_once(kConfigurations[config], data, recipe, run_seed, c.n_bits, mode);
     bar.advance();
   });
   bar.finish();
