@@ -41,6 +41,18 @@ asan: deps
 	cmake --build $(ASAN_DIR) -j $(JOBS)
 	cd $(ASAN_DIR) && ctest --output-on-failure -j $(JOBS)
 
+# The loaders' libFuzzer targets (clang, ASan + UBSan; scripts/fuzz): FUZZ_SECONDS each (default 60), then the
+# executions per target; fails on any finding. fuzz-smoke: 5 seconds each (part of CI).
+.PHONY: fuzz fuzz-smoke
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FHENN_WITH_TORCH=OFF FHENN_WITH_FUZZ=ON bash scripts/install-deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) JOBS=$(JOBS) bash scripts/fuzz
+
+fuzz-smoke:
+	@FHENN_WITH_TORCH=OFF FHENN_WITH_FUZZ=ON bash scripts/install-deps
+	FUZZ_SECONDS=5 FUZZ_JOBS=2 JOBS=$(JOBS) bash scripts/fuzz
+
 bench: build
 	@for b in $(RELEASE_DIR)/bench/fhenn_bench_*; do echo "== $$b"; $$b; done
 	$(RELEASE_DIR)/tools/fhenn/fhenn bench tfhe

@@ -1,8 +1,13 @@
 // Sealed binary artifacts (see artifact.hpp).
 #include "fhenn/common/artifact.hpp"
 
+#include <fcntl.h>
 #include <openssl/evp.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <iterator>
 
@@ -93,16 +98,44 @@ std::vector<uint8_t> open_artifact(std::span<const uint8_t> bytes, std::string_v
   return {payload.begin(), payload.end()};
 }
 
-std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, std::string_view what) {
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, std::string_view what, uint64_t max_bytes) {
   std::ifstream file(path, std::ios::binary);
   FHENN_CHECK(file.good(), "cannot open ", what, " '", path.string(), "': check that the file exists and is readable");
-  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+  std::error_code error;
+  if (std::filesystem::is_regular_file(path, error)) {
+    const uint64_t size = std::filesystem::file_size(path, error);
+    if (!error && size > max_bytes) {
+      std::vector<char> head(128);
+      file.read(head.data(), static_cast<std::streamsize>(head.size()));
+      const std::string kind = peek_artifact_kind(
+          {reinterpret_cast<const uint8_t*>(head.data()), static_cast<size_t>(file.gcount())});
+      fail(what, " '", path.string(), "' has ", size, " bytes, more than the ", max_bytes, " such a file can have",
+           kind.empty() ? std::string() : concat(" (it holds a '", kind, "')"), ": check the path");
+    }
+  }
+  std::vector<uint8_t> bytes;
+  std::vector<char> chunk(size_t{1} << 20);
+  while (file) {
+    file.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    const auto got = static_cast<size_t>(file.gcount());
+    FHENN_CHECK(bytes.size() + got <= max_bytes, what, " '", path.string(), "' is larger than the ", max_bytes,
+                " bytes such a file can have: check the path");
+    bytes.insert(bytes.end(), chunk.data(), chunk.data() + got);
+  }
   FHENN_CHECK(!file.bad(), "error while reading ", what, " '", path.string(), "'");
   return bytes;
 }
 
-void write_file_bytes(const std::filesystem::path& path, std::span<const uint8_t> bytes) {
+void write_file_bytes(const std::filesystem::path& path, std::span<const uint8_t> bytes, FileAccess access) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
+  if (access == FileAccess::owner_only) {
+    // Create (or narrow) the file as 0600 before a single byte is written, so the secret is never readable by others.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    FHENN_CHECK(fd >= 0, "cannot write '", path.string(), "': ", std::strerror(errno));
+    const bool narrowed = ::fchmod(fd, 0600) == 0;
+    ::close(fd);
+    FHENN_CHECK(narrowed, "cannot restrict '", path.string(), "' to its owner: ", std::strerror(errno));
+  }
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
   FHENN_CHECK(file.good(), "cannot write '", path.string(), "': check the directory and permissions");
   file.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));

@@ -1,5 +1,9 @@
 // Saving and loading compiled models (see compile.hpp): circuit, client, integer model and bit-width report.
+#include <cmath>
+#include <cstring>
+
 #include "fhenn/common/artifact.hpp"
+#include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compile.hpp"
 #include "fhenn/compiler/model_io.hpp"
@@ -10,16 +14,12 @@ namespace {
 
 constexpr const char* kCompiledArtifactKind = "fhenn-compiled-model";
 constexpr uint32_t kCompiledFormatVersion = 2;  // 2: lookup index bits in the report
-constexpr uint64_t kMaxCount = uint64_t{1} << 28;
-
-void write_output_dequantization(ByteWriter& out, const OutputDequantization& d) {
-  out.f64(d.input_scale);
-  out.f64(d.weight_scale);
-  out.f64(d.bias);
-  out.i64(d.rounding_shift);
-  out.u8(static_cast<uint8_t>(d.activation));
-  write_optional_quantizer(out, d.quantizer);
-}
+// The fewest bytes a quantizer, an output dequantization, an integer layer and a report node take.
+constexpr size_t kMinQuantizerBytes = 8 + 1 + 1 + 8 + 8;
+constexpr size_t kMinDequantizationBytes = 8 + 8 + 8 + 8 + 1 + 1;
+constexpr size_t kMinLayerBytes = 8 + 8 + 8 + 8 + 2 * kMinQuantizerBytes + 8 + 1 + 8 + 1;
+constexpr size_t kMinReportNodeBytes = 8 + 8 + 1 + 8 + 6 * 8 + 1 + 1 + 8 + 8;
+constexpr uint64_t kMaxLayers = 4096;
 
 int read_small_int(ByteReader& in, int64_t max, const char* field) {
   const int64_t v = in.i64();
@@ -33,6 +33,17 @@ Activation read_activation(ByteReader& in) {
   return static_cast<Activation>(code);
 }
 
+}  // namespace
+
+void write_output_dequantization(ByteWriter& out, const OutputDequantization& d) {
+  out.f64(d.input_scale);
+  out.f64(d.weight_scale);
+  out.f64(d.bias);
+  out.i64(d.rounding_shift);
+  out.u8(static_cast<uint8_t>(d.activation));
+  write_optional_quantizer(out, d.quantizer);
+}
+
 OutputDequantization read_output_dequantization(ByteReader& in) {
   OutputDequantization d;
   d.input_scale = in.f64();
@@ -43,6 +54,8 @@ OutputDequantization read_output_dequantization(ByteReader& in) {
   d.quantizer = read_optional_quantizer(in);
   return d;
 }
+
+namespace {
 
 void write_layer(ByteWriter& out, const QuantizedLayer& layer) {
   out.str(layer.name);
@@ -57,15 +70,26 @@ void write_layer(ByteWriter& out, const QuantizedLayer& layer) {
   write_optional_quantizer(out, layer.output_quantizer);
 }
 
-QuantizedLayer read_layer(ByteReader& in) {
+// A count-prefixed vector, charged to the integer model's budget before it is allocated.
+template <typename T>
+std::vector<T> read_charged(ByteReader& in, SizeBudget& budget) {
+  const uint64_t n = in.count(ir::kMaxCircuitElements, sizeof(T));
+  budget.charge(n);
+  const auto bytes = in.raw(n * sizeof(T));
+  std::vector<T> values(n);
+  if (n != 0) std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+QuantizedLayer read_layer(ByteReader& in, SizeBudget& budget) {
   QuantizedLayer layer;
   layer.name = in.str(4096);
   layer.in_features = read_small_int(in, 1 << 24, "a layer size");
   layer.out_features = read_small_int(in, 1 << 24, "a layer size");
-  layer.weights = in.vec<int64_t>(kMaxCount);
+  layer.weights = read_charged<int64_t>(in, budget);
   layer.input_quantizer = read_quantizer(in);
   layer.weight_quantizer = read_quantizer(in);
-  layer.bias = in.vec<double>(kMaxCount);
+  layer.bias = read_charged<double>(in, budget);
   layer.activation = read_activation(in);
   layer.rounding_shift = read_small_int(in, 40, "a rounding shift");
   layer.output_quantizer = read_optional_quantizer(in);
@@ -96,10 +120,18 @@ void write_report(ByteWriter& out, const ir::BitWidthReport& report) {
   }
 }
 
-ir::BitWidthReport read_report(ByteReader& in) {
+// A count that must equal what the circuit already read says (checked before anything is allocated for it).
+uint64_t read_count_matching(ByteReader& in, size_t expected, size_t min_element_bytes, const char* what) {
+  const uint64_t n = in.count(ir::kMaxCircuitElements, min_element_bytes);
+  FHENN_CHECK(n == expected, in.what(), " is inconsistent: it has ", n, " ", what, " where its circuit has ", expected,
+              ": the file is corrupted; compile the model again");
+  return n;
+}
+
+ir::BitWidthReport read_report(ByteReader& in, const ir::Circuit& circuit) {
   ir::BitWidthReport report;
   report.samples = in.u64();
-  report.nodes.resize(in.count(1 << 20, 1));
+  report.nodes.resize(read_count_matching(in, circuit.nodes().size(), kMinReportNodeBytes, "bit-width report nodes"));
   for (ir::NodeBitWidth& n : report.nodes) {
     n.node = static_cast<ir::NodeId>(in.u64());
     n.name = in.str(4096);
@@ -127,6 +159,43 @@ ir::BitWidthReport read_report(ByteReader& in) {
   return report;
 }
 
+// Whether (L1)'s zero-point constant of neuron i, -z * sum_j W[i][j], fits in 62 bits.
+bool zero_point_constant_fits(const QuantizedLayer& layer, size_t i) {
+  const auto in = static_cast<size_t>(layer.in_features);
+  int64_t row_sum = 0;
+  for (size_t j = 0; j < in; ++j) {
+    if (__builtin_add_overflow(row_sum, layer.weights[i * in + j], &row_sum)) return false;
+  }
+  int64_t constant = 0;
+  constexpr int64_t kLimit = int64_t{1} << 62;
+  return !__builtin_mul_overflow(-layer.input_quantizer.zero_point, row_sum, &constant) && constant > -kLimit &&
+         constant < kLimit;
+}
+
+// What lower_to_circuit takes for granted of an integer model and a file does not guarantee: every weight in
+// its quantizer's range, finite biases, and (L1)'s zero-point constants within 62 bits.
+void check_integer_values(const QuantizedLayer& layer, const std::string& what) {
+  const int64_t qmin = layer.weight_quantizer.qmin();
+  const int64_t qmax = layer.weight_quantizer.qmax();
+  for (size_t k = 0; k < layer.weights.size(); ++k) {
+    FHENN_CHECK(layer.weights[k] >= qmin && layer.weights[k] <= qmax, what, " is corrupted: weight ", k, " of layer ",
+                layer.name, " is ", layer.weights[k], ", outside its ", layer.weight_quantizer.bits,
+                "-bit quantizer's range [", qmin, ", ", qmax, "]; compile the model again");
+  }
+  for (size_t i = 0; i < layer.bias.size(); ++i) {
+    FHENN_CHECK(std::isfinite(layer.bias[i]), what, " is corrupted: bias ", i, " of layer ", layer.name, " is ",
+                layer.bias[i], "; compile the model again");
+  }
+  if (layer.in_features < 1 ||
+      layer.weights.size() != static_cast<size_t>(layer.in_features) * static_cast<size_t>(layer.out_features)) {
+    return;  // lower_to_circuit refuses the shapes
+  }
+  for (size_t i = 0; i < static_cast<size_t>(layer.out_features); ++i) {
+    FHENN_CHECK(zero_point_constant_fits(layer, i), what, " is corrupted: neuron ", i, " of layer ", layer.name,
+                " needs a zero-point constant beyond 62 bits; compile the model again");
+  }
+}
+
 // The parts must describe one model: the circuit is the lowering of the integer model, the client matches.
 void check_consistent(const CompiledModel& c, const std::string& what) {
   FHENN_CHECK(!c.quantized.layers.empty(), what, " is corrupted: the integer model has no layers");
@@ -134,6 +203,7 @@ void check_consistent(const CompiledModel& c, const std::string& what) {
                   c.client.outputs.size() == c.circuit.output_width() &&
                   c.report.nodes.size() == c.circuit.nodes().size(),
               what, " is inconsistent: the client, the report and the circuit disagree on their sizes");
+  for (const QuantizedLayer& layer : c.quantized.layers) check_integer_values(layer, what);
   bool same = false;
   try {
     same = lower_to_circuit(c.quantized) == c.circuit;
@@ -171,14 +241,16 @@ CompiledModel deserialize_compiled(std::span<const uint8_t> bytes, const std::st
   const int rounding_bits = read_small_int(in, 40, "rounding_threshold_bits");
   if (has_rounding) c.rounding_threshold_bits = rounding_bits;
   c.circuit = ir::read_circuit(in);
-  c.client.inputs.resize(in.count(kMaxCount, 1));
+  c.client.inputs.resize(read_count_matching(in, c.circuit.input_width(), kMinQuantizerBytes, "input quantizers"));
   for (auto& q : c.client.inputs) q = read_quantizer(in);
-  c.client.outputs.resize(in.count(kMaxCount, 1));
+  c.client.outputs.resize(
+      read_count_matching(in, c.circuit.output_width(), kMinDequantizationBytes, "output dequantizations"));
   for (auto& d : c.client.outputs) d = read_output_dequantization(in);
   c.quantized.input_size = read_small_int(in, 1 << 24, "the input size");
-  c.quantized.layers.resize(in.count(4096, 1));
-  for (auto& layer : c.quantized.layers) layer = read_layer(in);
-  c.report = read_report(in);
+  c.quantized.layers.resize(in.count(kMaxLayers, kMinLayerBytes));
+  SizeBudget budget(ir::kMaxCircuitElements, concat("the integer model in ", what));
+  for (auto& layer : c.quantized.layers) layer = read_layer(in, budget);
+  c.report = read_report(in, c.circuit);
   in.expect_end();
   check_consistent(c, what);
   return c;

@@ -1,6 +1,7 @@
 // Lowering the integer model to the circuit: dot products, rounding nodes and per-neuron lookup tables.
 #include <functional>
 
+#include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compile.hpp"
 #include "fhenn/ir/ranges.hpp"
@@ -40,11 +41,14 @@ ir::Range trim_constant_ends(ir::Range domain, const std::function<int64_t(int64
 
 // The table of f over `domain`. f must be non-decreasing (L3-L4 with positive scales are) when the domain is
 // wider than kUntrimmedTableEntries, since only then its constant ends are trimmed.
-ir::LookupTable tabulate(ir::Range domain, const std::function<int64_t(int64_t)>& f, const std::string& layer) {
+// Every table entry is charged to `budget` (the circuit's total size) before it is allocated.
+ir::LookupTable tabulate(ir::Range domain, const std::function<int64_t(int64_t)>& f, const std::string& layer,
+                         SizeBudget& budget) {
   if (domain.max - domain.min + 1 > kUntrimmedTableEntries) domain = trim_constant_ends(domain, f);
   const int64_t entries = domain.max - domain.min + 1;
   FHENN_CHECK(entries <= kMaxTableEntries, "layer ", layer, ": a lookup table would need ", entries,
               " entries; lower the weight or activation bits, prune, or set rounding_threshold_bits");
+  budget.charge(static_cast<uint64_t>(entries));
   ir::LookupTable table{domain.min, {}};
   table.values.reserve(static_cast<size_t>(entries));
   for (int64_t x = domain.min; x <= domain.max; ++x) table.values.push_back(f(x));
@@ -58,18 +62,23 @@ std::vector<int64_t> zero_point_constants(const QuantizedLayer& layer) {
   std::vector<int64_t> constants(static_cast<size_t>(layer.out_features), 0);
   for (size_t i = 0; i < constants.size(); ++i) {
     int64_t row_sum = 0;
-    for (int j = 0; j < layer.in_features; ++j) row_sum += layer.weights[i * layer.in_features + j];
-    constants[i] = -zero_point * row_sum;
+    for (int j = 0; j < layer.in_features; ++j) {
+      FHENN_CHECK(!__builtin_add_overflow(row_sum, layer.weights[i * layer.in_features + j], &row_sum), "layer ",
+                  layer.name, ": its weights' sum overflows 64 bits");
+    }
+    FHENN_CHECK(!__builtin_mul_overflow(-zero_point, row_sum, &constants[i]), "layer ", layer.name,
+                ": its zero-point constant overflows 64 bits");
   }
   return constants;
 }
 
-std::vector<ir::LookupTable> layer_tables(const QuantizedLayer& layer, const std::vector<ir::Range>& domains) {
+std::vector<ir::LookupTable> layer_tables(const QuantizedLayer& layer, const std::vector<ir::Range>& domains,
+                                          SizeBudget& budget) {
   std::vector<ir::LookupTable> tables;
   tables.reserve(domains.size());
   for (size_t i = 0; i < domains.size(); ++i) {
     tables.push_back(tabulate(
-        domains[i], [&](int64_t rounded) { return layer.output_integer(i, rounded); }, layer.name));
+        domains[i], [&](int64_t rounded) { return layer.output_integer(i, rounded); }, layer.name, budget));
   }
   return tables;
 }
@@ -93,17 +102,19 @@ void check_shapes(const QuantizedMlp& model) {
 
 ir::Circuit lower_to_circuit(const QuantizedMlp& model) {
   check_shapes(model);
+  SizeBudget budget(ir::kMaxCircuitElements, "the integer model's circuit");
   ir::CircuitBuilder builder;
   const quant::UniformQuantizer& client_quantizer = model.layers.front().input_quantizer;
   ir::NodeId current = builder.add_input("input", static_cast<size_t>(model.input_size),
                                          ir::Range{client_quantizer.qmin(), client_quantizer.qmax()});
   for (const QuantizedLayer& layer : model.layers) {
+    budget.charge(layer.weights.size());
     current = builder.add_dot_product(layer.name + ".accumulator", current, static_cast<size_t>(layer.out_features),
                                       layer.weights, zero_point_constants(layer));
     if (layer.rounding_shift > 0) current = builder.add_round(layer.name + ".round", current, layer.rounding_shift);
     if (layer.output_quantizer) {
       const auto domains = ir::worst_case_element_ranges(builder.nodes())[current];
-      current = builder.add_table_lookup(layer.name + ".lookup", current, layer_tables(layer, domains));
+      current = builder.add_table_lookup(layer.name + ".lookup", current, layer_tables(layer, domains, budget));
     }
   }
   builder.add_output("output", current);

@@ -2,17 +2,23 @@
 #include "fhenn/compiler/model_io.hpp"
 
 #include <cmath>
+#include <cstring>
 #include <set>
 
 #include "fhenn/common/artifact.hpp"
+#include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 
 namespace fhenn::compiler {
 namespace {
 
 constexpr uint64_t kMaxLayers = 1024;
+// Weights and biases over all layers: 2 GiB of doubles, far above any network fhenn can run encrypted (the
+// demo's has 10^4). Charged while reading, before allocating.
 constexpr uint64_t kMaxParameters = uint64_t{1} << 28;
 constexpr int kMaxFeatures = 1 << 24;
+// The fewest bytes a layer takes: name length, in and out sizes, weight and bias counts, activation.
+constexpr size_t kMinLayerBytes = 8 + 8 + 8 + 8 + 8 + 1;
 
 void check_finite(const std::vector<double>& values, const std::string& tensor) {
   for (size_t k = 0; k < values.size(); ++k) {
@@ -60,13 +66,23 @@ int read_int(ByteReader& in) {
   return static_cast<int>(v);
 }
 
-DenseLayer read_layer(ByteReader& in) {
+// A count-prefixed vector of doubles, charged to the model's budget before it is allocated.
+std::vector<double> read_doubles(ByteReader& in, SizeBudget& budget) {
+  const uint64_t n = in.count(kMaxParameters, sizeof(double));
+  budget.charge(n);
+  const auto bytes = in.raw(n * sizeof(double));
+  std::vector<double> values(n);
+  if (n != 0) std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+DenseLayer read_layer(ByteReader& in, SizeBudget& budget) {
   DenseLayer layer;
   layer.name = in.str(4096);
   layer.in_features = read_int(in);
   layer.out_features = read_int(in);
-  layer.weight = in.vec<double>(kMaxParameters);
-  layer.bias = in.vec<double>(kMaxParameters);
+  layer.weight = read_doubles(in, budget);
+  layer.bias = read_doubles(in, budget);
   const uint8_t activation = in.u8();
   FHENN_CHECK(activation <= static_cast<uint8_t>(Activation::relu), in.what(), " is corrupted: activation code ",
               int{activation});
@@ -76,19 +92,21 @@ DenseLayer read_layer(ByteReader& in) {
 
 FloatMlp read_float_mlp(ByteReader& in) {
   FloatMlp model;
+  SizeBudget budget(kMaxParameters, in.what());
   model.input_size = read_int(in);
-  model.layers.resize(in.count(kMaxLayers, 1));
-  for (DenseLayer& layer : model.layers) layer = read_layer(in);
+  model.layers.resize(in.count(kMaxLayers, kMinLayerBytes));
+  for (DenseLayer& layer : model.layers) layer = read_layer(in, budget);
   return model;
 }
 
 QatMlp read_qat_mlp(ByteReader& in) {
   QatMlp model;
+  SizeBudget budget(kMaxParameters, in.what());
   model.input_size = read_int(in);
   model.input_quantizer = read_optional_quantizer(in);
-  model.layers.resize(in.count(kMaxLayers, 1));
+  model.layers.resize(in.count(kMaxLayers, kMinLayerBytes));
   for (QatLayer& layer : model.layers) {
-    layer.layer = read_layer(in);
+    layer.layer = read_layer(in, budget);
     layer.weight_quantizer = read_optional_quantizer(in);
     layer.output_quantizer = read_optional_quantizer(in);
     const int64_t shift = in.i64();

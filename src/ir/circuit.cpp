@@ -5,6 +5,7 @@
 #include <set>
 
 #include "fhenn/common/bits.hpp"
+#include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/ir/ranges.hpp"
 
@@ -70,8 +71,9 @@ void verify_payload(const Node& node, const std::vector<Node>& nodes) {
                   node.width, " elements: one table per element");
       for (size_t i = 0; i < tables.size(); ++i) {
         FHENN_CHECK(!tables[i].values.empty(), "table lookup '", node.name, "': table ", i, " is empty");
-        FHENN_CHECK(range_bits(tables[i].input_min, tables[i].input_max()) <= 62, "table lookup '", node.name,
-                    "': table ", i, " starts outside 62 bits");
+        const int64_t first = tables[i].input_min;  // checked first: input_max() must not overflow
+        FHENN_CHECK(range_bits(first, first) <= 62 && range_bits(first, tables[i].input_max()) <= 62, "table lookup '",
+                    node.name, "': table ", i, " covers inputs outside 62 bits");
       }
       break;
     }
@@ -80,6 +82,17 @@ void verify_payload(const Node& node, const std::vector<Node>& nodes) {
                   " but its operand has ", operand_width);
       break;
   }
+}
+
+// What a node counts towards kMaxCircuitElements: its width, weights, constants, tables and table entries.
+uint64_t node_elements(const Node& node) {
+  uint64_t elements = node.width;
+  if (const auto* dot = std::get_if<DotProductOp>(&node.op)) elements += dot->weights.size() + dot->constants.size();
+  if (const auto* lookup = std::get_if<TableLookupOp>(&node.op)) {
+    elements += lookup->tables.size();
+    for (const LookupTable& t : lookup->tables) elements += t.values.size();
+  }
+  return elements;
 }
 
 void verify_node(const Node& node, size_t id, const std::vector<Node>& nodes) {
@@ -107,8 +120,12 @@ void verify_circuit(const std::vector<Node>& nodes) {
   std::set<std::string> names;
   bool has_input = false;
   bool has_output = false;
+  SizeBudget elements(kMaxCircuitElements, "the circuit (widths, weights, constants and table entries)");
+  SizeBudget values(kMaxCircuitValues, "the circuit (the sum of its node widths)");
   for (size_t id = 0; id < nodes.size(); ++id) {
     verify_node(nodes[id], id, nodes);
+    elements.charge(node_elements(nodes[id]));
+    values.charge(nodes[id].width);
     FHENN_CHECK(names.insert(nodes[id].name).second, "two nodes are named '", nodes[id].name, "'");
     has_input = has_input || nodes[id].kind() == OpKind::input;
     has_output = has_output || nodes[id].kind() == OpKind::output;

@@ -34,7 +34,7 @@ std::vector<Range> dot_product_ranges(const Node& node, std::span<const Range> o
   const auto& op = std::get<DotProductOp>(node.op);
   std::vector<Range> out(node.width);
   for (size_t i = 0; i < node.width; ++i) {
-    int64_t low = op.constants.empty() ? 0 : op.constants[i];
+    int64_t low = op.constants.empty() ? 0 : checked_add(0, op.constants[i], node);
     int64_t high = low;
     for (size_t j = 0; j < operand.size(); ++j) {
       const int64_t w = op.weights[i * operand.size() + j];
@@ -156,6 +156,21 @@ std::span<const Range> SeenRanges::element_ranges(NodeId id) const {
 
 namespace {
 
+// Element evaluations (weights, and one per node element) that one exhaustive_element_ranges may spend: about a
+// second. The demo network over all 16 inputs needs 2 * 10^5; the same 2 -> 100 -> 100 -> 2 network over 2^16
+// inputs 7 * 10^8. Beyond it the worst-case bounds are used, so that no circuit file can make a tool run for hours.
+constexpr uint64_t kMaxExhaustiveWork = uint64_t{1} << 30;
+
+// The element evaluations one evaluate_nodes performs.
+uint64_t evaluation_cost(const Circuit& circuit) {
+  uint64_t cost = 0;
+  for (const Node& node : circuit.nodes()) {
+    cost += node.width;
+    if (const auto* dot = std::get_if<DotProductOp>(&node.op)) cost += dot->weights.size();
+  }
+  return cost;
+}
+
 // The number of distinct inputs (product over input elements of their range sizes), or nullopt above `limit`.
 std::optional<uint64_t> input_space_size(const Circuit& circuit, uint64_t limit) {
   uint64_t count = 1;
@@ -173,7 +188,8 @@ std::optional<uint64_t> input_space_size(const Circuit& circuit, uint64_t limit)
 }  // namespace
 
 std::optional<std::vector<std::vector<Range>>> exhaustive_element_ranges(const Circuit& circuit, uint64_t max_inputs) {
-  if (!input_space_size(circuit, max_inputs)) return std::nullopt;
+  const auto inputs = input_space_size(circuit, max_inputs);
+  if (!inputs || evaluation_cost(circuit) > kMaxExhaustiveWork / *inputs) return std::nullopt;
   std::vector<Range> input_ranges;  // per input element, in input order
   for (const NodeId id : circuit.inputs()) {
     input_ranges.insert(input_ranges.end(), circuit.node(id).width, std::get<InputOp>(circuit.node(id).op).range);

@@ -1,14 +1,20 @@
 // (De)serialization of circuits (see serialize.hpp).
 #include "fhenn/ir/serialize.hpp"
 
+#include <cstring>
+
 #include "fhenn/common/artifact.hpp"
+#include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 
 namespace fhenn::ir {
 namespace {
 
 constexpr uint64_t kMaxNodes = 1 << 20;
-constexpr uint64_t kMaxElements = uint64_t{1} << 28;
+// The fewest bytes a node takes: op code, name length, operand count, width (an output node has no payload).
+constexpr size_t kMinNodeBytes = 1 + 8 + 8 + 8;
+// The fewest bytes a lookup table takes: its input_min and its entry count.
+constexpr size_t kMinTableBytes = 8 + 8;
 
 void write_payload(ByteWriter& out, const Node& node) {
   switch (node.kind()) {
@@ -41,15 +47,25 @@ void write_payload(ByteWriter& out, const Node& node) {
   }
 }
 
-OpPayload read_payload(ByteReader& in, OpKind kind) {
+// A count-prefixed vector of int64, charged to the circuit's budget before it is allocated.
+std::vector<int64_t> read_int64s(ByteReader& in, SizeBudget& budget) {
+  const uint64_t n = in.count(kMaxCircuitElements, sizeof(int64_t));
+  budget.charge(n);
+  const auto bytes = in.raw(n * sizeof(int64_t));
+  std::vector<int64_t> values(n);
+  if (n != 0) std::memcpy(values.data(), bytes.data(), bytes.size());
+  return values;
+}
+
+OpPayload read_payload(ByteReader& in, OpKind kind, SizeBudget& budget) {
   switch (kind) {
     case OpKind::input: {
       const int64_t min = in.i64();
       return InputOp{Range{min, in.i64()}};
     }
     case OpKind::dot_product: {
-      auto weights = in.vec<int64_t>(kMaxElements);
-      return DotProductOp{std::move(weights), in.vec<int64_t>(kMaxElements)};
+      auto weights = read_int64s(in, budget);
+      return DotProductOp{std::move(weights), read_int64s(in, budget)};
     }
     case OpKind::round: {
       const int64_t shift = in.i64();
@@ -58,10 +74,12 @@ OpPayload read_payload(ByteReader& in, OpKind kind) {
     }
     case OpKind::table_lookup: {
       TableLookupOp op;
-      op.tables.resize(in.count(kMaxElements, 16));
+      const uint64_t tables = in.count(kMaxCircuitElements, kMinTableBytes);
+      budget.charge(tables);
+      op.tables.resize(tables);
       for (LookupTable& t : op.tables) {
         t.input_min = in.i64();
-        t.values = in.vec<int64_t>(kMaxElements);
+        t.values = read_int64s(in, budget);
       }
       return op;
     }
@@ -85,14 +103,20 @@ void write_circuit(ByteWriter& out, const Circuit& circuit) {
 }
 
 Circuit read_circuit(ByteReader& in) {
-  std::vector<Node> nodes(in.count(kMaxNodes, 1));
+  // Charged while reading, before anything is allocated: widths (what the range analysis and the executors
+  // allocate per node) and the weights, constants, tables and entries that follow.
+  SizeBudget budget(kMaxCircuitElements, concat("the circuit in ", in.what()));
+  SizeBudget values(kMaxCircuitValues, concat("the circuit in ", in.what(), " (the sum of its node widths)"));
+  std::vector<Node> nodes(in.count(kMaxNodes, kMinNodeBytes));
   for (Node& node : nodes) {
     const uint8_t kind = in.u8();
     FHENN_CHECK(kind < kOpKindCount, in.what(), " is corrupted: op code ", int{kind}, " is not an op");
     node.name = in.str(4096);
     node.operands = in.vec<NodeId>(4);
     node.width = in.u64();
-    node.op = read_payload(in, static_cast<OpKind>(kind));
+    values.charge(node.width);
+    budget.charge(node.width);
+    node.op = read_payload(in, static_cast<OpKind>(kind), budget);
   }
   try {
     return Circuit::from_nodes(std::move(nodes));

@@ -37,46 +37,98 @@ int64_t folded_value(const ir::Circuit& circuit, const LookupPlan& lookup, size_
 
 }  // namespace
 
-std::vector<tfhe::LweCiphertext> encrypt_inputs(const ir::Circuit& circuit, const EnginePlan& plan,
-                                                const tfhe::ClientKey& key, std::span<const int64_t> inputs,
-                                                tfhe::Csprng& rng) {
-  const size_t width = circuit.input_width();
+ClientEncodings client_encodings(const ir::Circuit& circuit, const EnginePlan& plan) {
+  ClientEncodings e;
+  for (ir::NodeId id : circuit.inputs()) {
+    const ir::Node& node = circuit.node(id);
+    e.input_ranges.insert(e.input_ranges.end(), node.width, std::get<ir::InputOp>(node.op).range);
+    e.input_bits.insert(e.input_bits.end(), node.width, plan.encoding_bits[id]);
+  }
+  for (ir::NodeId id : circuit.outputs()) {
+    const ir::Node& node = circuit.node(id);
+    e.output_bits.insert(e.output_bits.end(), node.width, plan.encoding_bits[node.operands[0]]);
+  }
+  return e;
+}
+
+void validate_encodings(const ClientEncodings& e, const std::string& what) {
+  FHENN_CHECK(!e.input_ranges.empty() && e.input_ranges.size() == e.input_bits.size() && !e.output_bits.empty(),
+              what, " is corrupted: ", e.input_ranges.size(), " input ranges, ", e.input_bits.size(),
+              " input encodings and ", e.output_bits.size(), " output encodings");
+  const auto valid_bits = [](int bits) { return bits >= 1 && bits <= 62; };
+  for (size_t i = 0; i < e.input_bits.size(); ++i) {
+    const int64_t limit = int64_t{1} << std::min(e.input_bits[i], 62);
+    FHENN_CHECK(valid_bits(e.input_bits[i]) && e.input_ranges[i].min <= e.input_ranges[i].max &&
+                    e.input_ranges[i].min >= -limit && e.input_ranges[i].max < limit,
+                what, " is corrupted: input ", i, " has range [", e.input_ranges[i].min, ", ", e.input_ranges[i].max,
+                "] with a ", e.input_bits[i], "-bit encoding");
+  }
+  for (size_t i = 0; i < e.output_bits.size(); ++i) {
+    FHENN_CHECK(valid_bits(e.output_bits[i]), what, " is corrupted: output ", i, " has a ", e.output_bits[i],
+                "-bit encoding");
+  }
+}
+
+namespace {
+
+// Checks every input integer against its range; returns each one's encoding width.
+std::vector<int> checked_input_encodings(const ClientEncodings& encodings, std::span<const int64_t> inputs) {
+  const size_t width = encodings.input_bits.size();
   FHENN_CHECK(width > 0 && inputs.size() % width == 0, "expected a multiple of ", width, " input integers, got ",
               inputs.size());
-  const size_t samples = inputs.size() / width;
+  std::vector<int> bits(inputs.size());
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    const size_t i = k % width;
+    const ir::Range range = encodings.input_ranges[i];
+    FHENN_CHECK(range.contains(inputs[k]), "sample ", k / width, ": input ", i, " is ", inputs[k],
+                ", outside its declared range [", range.min, ", ", range.max,
+                "]: quantize the features with the model's client quantizers");
+    bits[k] = encodings.input_bits[i];
+  }
+  return bits;
+}
+
+}  // namespace
+
+std::vector<tfhe::LweCiphertext> encrypt_inputs(const ClientEncodings& encodings, const tfhe::ClientKey& key,
+                                                std::span<const int64_t> inputs, tfhe::Csprng& rng) {
+  const std::vector<int> bits = checked_input_encodings(encodings, inputs);
   std::vector<tfhe::LweCiphertext> out;
   out.reserve(inputs.size());
-  for (size_t s = 0; s < samples; ++s) {
-    const auto row = inputs.subspan(s * width, width);
-    check_inputs(circuit, row, static_cast<long>(s));
-    size_t offset = 0;
-    for (ir::NodeId id : circuit.inputs()) {
-      const size_t bits = static_cast<size_t>(plan.encoding_bits[id]);
-      for (size_t i = 0; i < circuit.node(id).width; ++i) {
-        out.push_back(tfhe::encrypt_integer_with_encoding(key, row[offset + i], bits, rng));
-      }
-      offset += circuit.node(id).width;
-    }
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    out.push_back(tfhe::encrypt_integer_with_encoding(key, inputs[k], static_cast<size_t>(bits[k]), rng));
   }
   return out;
 }
 
-std::vector<int64_t> decrypt_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ClientKey& key,
+tfhe::SeededCiphertexts encrypt_inputs_seeded(const ClientEncodings& encodings, const tfhe::ClientKey& key,
+                                              std::span<const int64_t> inputs, tfhe::Csprng& rng) {
+  return tfhe::encrypt_integers_seeded(key, inputs, checked_input_encodings(encodings, inputs), rng);
+}
+
+std::vector<tfhe::LweCiphertext> encrypt_inputs(const ir::Circuit& circuit, const EnginePlan& plan,
+                                                const tfhe::ClientKey& key, std::span<const int64_t> inputs,
+                                                tfhe::Csprng& rng) {
+  return encrypt_inputs(client_encodings(circuit, plan), key, inputs, rng);
+}
+
+std::vector<int64_t> decrypt_outputs(const ClientEncodings& encodings, const tfhe::ClientKey& key,
                                      std::span<const tfhe::LweCiphertext> outputs) {
-  const size_t width = circuit.output_width();
+  const size_t width = encodings.output_bits.size();
   FHENN_CHECK(width > 0 && outputs.size() % width == 0, "expected a multiple of ", width, " result ciphertexts, got ",
               outputs.size());
   std::vector<int64_t> values;
   values.reserve(outputs.size());
-  for (size_t s = 0; s < outputs.size() / width; ++s) {
-    for (ir::NodeId id : circuit.outputs()) {
-      const size_t bits = static_cast<size_t>(plan.encoding_bits[circuit.node(id).operands[0]]);
-      for (size_t i = 0; i < circuit.node(id).width; ++i) {
-        values.push_back(tfhe::decrypt_signed_integer_with_encoding(key, outputs[values.size()], bits));
-      }
-    }
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    values.push_back(tfhe::decrypt_signed_integer_with_encoding(
+        key, outputs[k], static_cast<size_t>(encodings.output_bits[k % width])));
   }
   return values;
+}
+
+std::vector<int64_t> decrypt_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ClientKey& key,
+                                     std::span<const tfhe::LweCiphertext> outputs) {
+  return decrypt_outputs(client_encodings(circuit, plan), key, outputs);
 }
 
 EncryptedEvaluator::EncryptedEvaluator(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ServerKey& key,

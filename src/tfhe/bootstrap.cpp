@@ -45,7 +45,7 @@ FourierBootstrapKey decompress_bootstrap_key(const SeededBootstrapKey& seeded, i
   FourierBootstrapKey key{seeded.lwe_dimension, seeded.glwe_dimension, seeded.polynomial_size,
                           seeded.base_log,      seeded.levels,         {}};
   const size_t ggsw_words = ggsw_size(seeded.glwe_dimension, seeded.polynomial_size, seeded.levels);
-  FHENN_ASSERT_EQ(seeded.bodies.size(), n * rows * N);
+  FHENN_REQUIRE_EQ(seeded.bodies.size(), n * rows * N);
   key.data.resize(n * ggsw_words);
   FourierTransform::get(seeded.polynomial_size);  // plan once before the workers start
   parallel_for(n, threads, [&](size_t i, int) {
@@ -63,7 +63,7 @@ FourierBootstrapKey decompress_bootstrap_key(const SeededBootstrapKey& seeded, i
 }
 
 void modulus_switch(std::span<const Torus> lwe, PolynomialSize N, std::span<uint32_t> out) {
-  FHENN_ASSERT_EQ(lwe.size(), out.size());
+  FHENN_REQUIRE_EQ(lwe.size(), out.size());
   const int log2_two_n = std::countr_zero(N.value) + 1;
   const int shift = 64 - log2_two_n;
   const Torus mask = (Torus{1} << log2_two_n) - 1;
@@ -78,7 +78,7 @@ size_t blind_rotate_scratch_size(const FourierBootstrapKey& key) {
 
 void blind_rotate(const FourierBootstrapKey& key, std::span<const uint32_t> switched_mask, std::span<Torus> acc,
                   std::span<double> scratch) {
-  FHENN_ASSERT_EQ(switched_mask.size(), key.lwe_dimension.value);
+  FHENN_REQUIRE_EQ(switched_mask.size(), key.lwe_dimension.value);
   const size_t n = switched_mask.size();
   for (size_t i = 0; i < n; ++i) {
     const double* next = i + 1 < n ? key.ggsw(i + 1).data : nullptr;
@@ -88,8 +88,8 @@ void blind_rotate(const FourierBootstrapKey& key, std::span<const uint32_t> swit
 
 void sample_extract(std::span<const Torus> glwe, GlweDimension k, PolynomialSize N, std::span<Torus> lwe_out) {
   const size_t n_poly = N.value;
-  FHENN_ASSERT_EQ(glwe.size(), glwe_size(k) * n_poly);
-  FHENN_ASSERT_EQ(lwe_out.size(), k.value * n_poly + 1);
+  FHENN_REQUIRE_EQ(glwe.size(), glwe_size(k) * n_poly);
+  FHENN_REQUIRE_EQ(lwe_out.size(), k.value * n_poly + 1);
   for (size_t i = 0; i < k.value; ++i) {
     const Torus* a = glwe.data() + i * n_poly;
     Torus* out = lwe_out.data() + i * n_poly;
@@ -117,7 +117,7 @@ LookupTable LookupTable::from_function(size_t input_bits, const std::function<in
 
 void LookupTable::write_test_polynomial(PolynomialSize N, std::span<Torus> out) const {
   const size_t n_poly = N.value;
-  FHENN_ASSERT_EQ(out.size(), n_poly);
+  FHENN_REQUIRE_EQ(out.size(), n_poly);
   const size_t box = n_poly >> input_bits_;
   FHENN_ASSERT(box >= 2);
   const size_t half_box = box / 2;
@@ -168,16 +168,17 @@ void programmable_bootstrap_group(const FourierBootstrapKey& key, std::span<cons
   const size_t N = key.polynomial_size.value;
   const size_t k = key.glwe_dimension.value;
   const size_t group = lwe_in.size();
-  FHENN_ASSERT(tables.size() == group && lwe_out.size() == group);
-  FHENN_ASSERT_LE(programmable_bootstrap_group_scratch_size(key, group), scratch.size());
+  FHENN_REQUIRE(tables.size() == group && lwe_out.size() == group);
+  FHENN_REQUIRE_LE(programmable_bootstrap_group_scratch_size(key, group), scratch.size());
   // scratch: [blind rotation (shared, 64-byte aligned) | per ciphertext: accumulator, switched ciphertext]
   const size_t rotate_doubles = blind_rotate_scratch_size(key);
   const auto rotate_scratch = scratch.first(rotate_doubles);
   std::vector<std::span<Torus>> acc(group);
   std::vector<std::span<uint32_t>> switched(group);
   for (size_t b = 0; b < group; ++b) {
-    FHENN_ASSERT_EQ(lwe_in[b].size(), n + 1);
-    FHENN_ASSERT(tables[b]->input_bits() + 1 <= static_cast<size_t>(std::countr_zero(N)));
+    FHENN_REQUIRE_EQ(lwe_in[b].size(), n + 1);
+    FHENN_REQUIRE_EQ(lwe_out[b].size(), k * N + 1);
+    FHENN_REQUIRE(tables[b]->input_bits() + 1 <= static_cast<size_t>(std::countr_zero(N)));
     double* member = scratch.data() + rotate_doubles + b * group_member_doubles(key);
     acc[b] = {reinterpret_cast<Torus*>(member), (k + 1) * N};
     switched[b] = {reinterpret_cast<uint32_t*>(member + (k + 1) * N), n + 1};

@@ -71,8 +71,8 @@ void fourier_multiply_add(double* acc, const double* a, const double* b, size_t 
 
 void negacyclic_product_schoolbook(std::span<const Torus> a, std::span<const Torus> b, std::span<Torus> out) {
   const size_t N = a.size();
-  FHENN_ASSERT_EQ(b.size(), N);
-  FHENN_ASSERT_EQ(out.size(), N);
+  FHENN_REQUIRE_EQ(b.size(), N);
+  FHENN_REQUIRE_EQ(out.size(), N);
   std::vector<Torus> result(N, 0);
   for (size_t i = 0; i < N; ++i) {
     for (size_t j = 0; j < N; ++j) {
@@ -89,8 +89,8 @@ void negacyclic_product_schoolbook(std::span<const Torus> a, std::span<const Tor
 
 void negacyclic_product_fft(std::span<const Torus> a, std::span<const int64_t> b, std::span<Torus> out) {
   const size_t N = a.size();
-  FHENN_ASSERT_EQ(b.size(), N);
-  FHENN_ASSERT_EQ(out.size(), N);
+  FHENN_REQUIRE_EQ(b.size(), N);
+  FHENN_REQUIRE_EQ(out.size(), N);
   const auto& fft = FourierTransform::get(PolynomialSize(N));
   FourierBuffer fa(N), fb(N), acc(N, 0.0);
   fft.forward_torus(a.data(), fa.data());
@@ -101,15 +101,15 @@ void negacyclic_product_fft(std::span<const Torus> a, std::span<const int64_t> b
 
 ExactSmallProduct::ExactSmallProduct(std::span<const int64_t> small, PolynomialSize N)
     : transform_(&FourierTransform::get(N)), fourier_(N.value) {
-  FHENN_ASSERT_EQ(small.size(), N.value);
+  FHENN_REQUIRE_EQ(small.size(), N.value);
   transform_->forward_integer(small.data(), fourier_.data());
 }
 
 void ExactSmallProduct::multiply_add(std::span<const Torus> a, std::span<Torus> out, std::span<double> scratch) const {
   const size_t N = transform_->polynomial_size();
-  FHENN_ASSERT_EQ(a.size(), N);
-  FHENN_ASSERT_EQ(out.size(), N);
-  FHENN_ASSERT_LE(scratch_size(), scratch.size());
+  FHENN_REQUIRE_EQ(a.size(), N);
+  FHENN_REQUIRE_EQ(out.size(), N);
+  FHENN_REQUIRE_LE(scratch_size(), scratch.size());
   double* limb_fourier = scratch.data();
   double* product = scratch.data() + N;
   auto* limb = reinterpret_cast<int64_t*>(scratch.data() + 2 * N);  // N int64 reuse N doubles of storage
@@ -126,8 +126,8 @@ void ExactSmallProduct::multiply_add(std::span<const Torus> a, std::span<Torus> 
 
 void multiply_by_monomial(std::span<const Torus> in, size_t power, std::span<Torus> out) {
   const size_t N = in.size();
-  FHENN_ASSERT_EQ(out.size(), N);
-  FHENN_ASSERT_LT(power, 2 * N);
+  FHENN_REQUIRE_EQ(out.size(), N);
+  FHENN_REQUIRE_LT(power, 2 * N);
   const bool negate = power >= N;
   const size_t shift = power % N;
   for (size_t j = 0; j < N; ++j) {

@@ -33,8 +33,8 @@ void encrypt_glwe(const GlweKeyProducts& key, std::span<const Torus> message, co
                   Csprng& mask_rng, Csprng& noise_rng, std::span<Torus> out) {
   const size_t k = key.key().glwe_dimension.value;
   const size_t N = key.key().polynomial_size.value;
-  FHENN_ASSERT_EQ(out.size(), (k + 1) * N);
-  FHENN_ASSERT_EQ(message.size(), N);
+  FHENN_REQUIRE_EQ(out.size(), (k + 1) * N);
+  FHENN_REQUIRE_EQ(message.size(), N);
   mask_rng.fill_uniform(out.first(k * N));
   auto body = out.subspan(k * N, N);
   for (size_t j = 0; j < N; ++j) body[j] = message[j] + sample_noise(noise, noise_rng);
@@ -45,7 +45,7 @@ void encrypt_glwe(const GlweKeyProducts& key, std::span<const Torus> message, co
 void decrypt_glwe_phase(const GlweSecretKey& key, std::span<const Torus> ciphertext, std::span<Torus> phase) {
   const size_t k = key.glwe_dimension.value;
   const size_t N = key.polynomial_size.value;
-  FHENN_ASSERT_EQ(ciphertext.size(), (k + 1) * N);
+  FHENN_REQUIRE_EQ(ciphertext.size(), (k + 1) * N);
   std::vector<Torus> product(N), key_poly(N);
   std::copy(ciphertext.begin() + k * N, ciphertext.end(), phase.begin());
   for (size_t i = 0; i < k; ++i) {
@@ -66,7 +66,7 @@ void encrypt_ggsw(const GlweKeyProducts& key, int64_t message, DecompositionBase
   const size_t k = s.glwe_dimension.value;
   const size_t N = s.polynomial_size.value;
   const size_t row_size = (k + 1) * N;
-  FHENN_ASSERT_EQ(out.size(), ggsw_size(s.glwe_dimension, s.polynomial_size, levels));
+  FHENN_REQUIRE_EQ(out.size(), ggsw_size(s.glwe_dimension, s.polynomial_size, levels));
   std::vector<Torus> row_message(N);
   for (size_t i = 0; i <= k; ++i) {
     for (size_t j = 1; j <= levels.value; ++j) {
@@ -86,8 +86,8 @@ void ggsw_to_fourier(std::span<const Torus> ggsw, GlweDimension k, PolynomialSiz
   const size_t columns = glwe_size(k);
   const size_t rows = columns * levels.value;
   const size_t n = N.value / 2;  // complex numbers per polynomial
-  FHENN_ASSERT_EQ(ggsw.size(), rows * columns * N.value);
-  FHENN_ASSERT_EQ(n % kernels::kGgswBlock, size_t{0});
+  FHENN_REQUIRE_EQ(ggsw.size(), rows * columns * N.value);
+  FHENN_REQUIRE_EQ(n % kernels::kGgswBlock, size_t{0});
   FourierBuffer poly(N.value);
   for (size_t r = 0; r < rows; ++r) {
     for (size_t c = 0; c < columns; ++c) {
@@ -116,9 +116,9 @@ void external_product_add_prefetching(const FourierGgswView& ggsw, std::span<con
   const size_t k1 = glwe_size(ggsw.glwe_dimension);
   const size_t N = ggsw.polynomial_size.value;
   const size_t levels = ggsw.levels.value;
-  FHENN_ASSERT_EQ(glwe_in.size(), k1 * N);
-  FHENN_ASSERT_EQ(glwe_out.size(), k1 * N);
-  FHENN_ASSERT_LE(external_product_scratch_size(ggsw.glwe_dimension, ggsw.polynomial_size, ggsw.levels),
+  FHENN_REQUIRE_EQ(glwe_in.size(), k1 * N);
+  FHENN_REQUIRE_EQ(glwe_out.size(), k1 * N);
+  FHENN_REQUIRE_LE(external_product_scratch_size(ggsw.glwe_dimension, ggsw.polynomial_size, ggsw.levels),
                   scratch.size());
   const auto& fft = FourierTransform::get(ggsw.polynomial_size);
   auto* digits = reinterpret_cast<int64_t*>(scratch.data());

@@ -11,8 +11,9 @@
 
 namespace fhenn::tfhe {
 
-ClientKey ClientKey::generate(const ParameterSet& params, Csprng& rng) {
+ClientKey ClientKey::generate(const ParameterSet& params, Csprng& rng, KeySecurity security) {
   params.validate();
+  require_secure(params, security);
   return ClientKey{params, LweSecretKey::generate(params.lwe_dimension, rng),
                    GlweSecretKey::generate(params.glwe_dimension, params.polynomial_size, rng)};
 }
@@ -41,6 +42,35 @@ ServerKey ServerKey::from_seeded(const ParameterSet& params, SeededBootstrapKey 
 LweCiphertext encrypt_integer_with_encoding(const ClientKey& key, int64_t message, size_t encoding_bits, Csprng& rng) {
   FHENN_CHECK(encoding_bits >= 1 && encoding_bits <= 62, "encoding width must be in 1..62 bits, got ", encoding_bits);
   return encrypt_lwe(key.big_lwe_key(), encode_message(message, encoding_bits), key.params.glwe_noise, rng);
+}
+
+SeededCiphertexts encrypt_integers_seeded(const ClientKey& key, std::span<const int64_t> messages,
+                                          std::span<const int> encoding_bits, Csprng& rng) {
+  FHENN_CHECK(messages.size() == encoding_bits.size(), "encrypt_integers_seeded: ", messages.size(), " messages, ",
+              encoding_bits.size(), " encodings");
+  const LweSecretKey big = key.big_lwe_key();
+  SeededCiphertexts seeded{big.dimension(), rng.next_seed(), {}};
+  seeded.bodies.reserve(messages.size());
+  LweCiphertext ct(big.dimension());
+  for (size_t i = 0; i < messages.size(); ++i) {
+    FHENN_CHECK(encoding_bits[i] >= 1 && encoding_bits[i] <= 62, "encoding width must be in 1..62 bits, got ",
+                encoding_bits[i]);
+    Csprng mask_rng = Csprng::from_seed(seeded.mask_seed, i);
+    encrypt_lwe(big, encode_message(messages[i], static_cast<size_t>(encoding_bits[i])), key.params.glwe_noise,
+                mask_rng, rng, ct.data);
+    seeded.bodies.push_back(ct.data.back());
+  }
+  return seeded;
+}
+
+std::vector<LweCiphertext> expand_ciphertexts(const SeededCiphertexts& seeded) {
+  std::vector<LweCiphertext> out(seeded.bodies.size(), LweCiphertext(seeded.dimension));
+  for (size_t i = 0; i < out.size(); ++i) {
+    Csprng mask_rng = Csprng::from_seed(seeded.mask_seed, i);
+    mask_rng.fill_uniform(std::span(out[i].data).first(seeded.dimension.value));
+    out[i].data.back() = seeded.bodies[i];
+  }
+  return out;
 }
 
 LweCiphertext encrypt_integer(const ClientKey& key, int64_t message, Csprng& rng) {

@@ -33,7 +33,7 @@ Torus inner_product(std::span<const Torus> mask, std::span<const uint64_t> key) 
 void encrypt_lwe(const LweSecretKey& key, Torus plaintext, const NoiseDistribution& noise, Csprng& mask_rng,
                  Csprng& noise_rng, std::span<Torus> out) {
   const size_t n = key.bits.size();
-  FHENN_ASSERT_EQ(out.size(), n + 1);
+  FHENN_REQUIRE_EQ(out.size(), n + 1);
   mask_rng.fill_uniform(out.first(n));
   out[n] = inner_product(out.first(n), key.bits) + sample_noise(noise, noise_rng) + plaintext;
 }
@@ -45,29 +45,29 @@ LweCiphertext encrypt_lwe(const LweSecretKey& key, Torus plaintext, const NoiseD
 }
 
 Torus decrypt_lwe_phase(const LweSecretKey& key, std::span<const Torus> ciphertext) {
-  FHENN_ASSERT_EQ(ciphertext.size(), key.bits.size() + 1);
+  FHENN_REQUIRE_EQ(ciphertext.size(), key.bits.size() + 1);
   return ciphertext.back() - inner_product(ciphertext.first(key.bits.size()), key.bits);
 }
 
 void add_lwe(std::span<const Torus> a, std::span<const Torus> b, std::span<Torus> out) {
-  FHENN_ASSERT_EQ(a.size(), b.size());
-  FHENN_ASSERT_EQ(a.size(), out.size());
+  FHENN_REQUIRE_EQ(a.size(), b.size());
+  FHENN_REQUIRE_EQ(a.size(), out.size());
   for (size_t i = 0; i < a.size(); ++i) out[i] = a[i] + b[i];
 }
 
 void subtract_lwe(std::span<const Torus> a, std::span<const Torus> b, std::span<Torus> out) {
-  FHENN_ASSERT_EQ(a.size(), b.size());
-  FHENN_ASSERT_EQ(a.size(), out.size());
+  FHENN_REQUIRE_EQ(a.size(), b.size());
+  FHENN_REQUIRE_EQ(a.size(), out.size());
   for (size_t i = 0; i < a.size(); ++i) out[i] = a[i] - b[i];
 }
 
 void negate_lwe(std::span<const Torus> a, std::span<Torus> out) {
-  FHENN_ASSERT_EQ(a.size(), out.size());
+  FHENN_REQUIRE_EQ(a.size(), out.size());
   for (size_t i = 0; i < a.size(); ++i) out[i] = Torus{0} - a[i];
 }
 
 void multiply_lwe_by_integer(std::span<const Torus> a, int64_t factor, std::span<Torus> out) {
-  FHENN_ASSERT_EQ(a.size(), out.size());
+  FHENN_REQUIRE_EQ(a.size(), out.size());
   const Torus f = static_cast<Torus>(factor);
   for (size_t i = 0; i < a.size(); ++i) out[i] = a[i] * f;
 }
@@ -78,7 +78,7 @@ void add_plaintext_to_lwe(std::span<Torus> ciphertext, Torus plaintext) {
 
 void lwe_dot_product(std::span<const Torus> ciphertexts, std::span<const int64_t> weights, std::span<Torus> out) {
   const size_t size = out.size();
-  FHENN_ASSERT_EQ(ciphertexts.size(), weights.size() * size);
+  FHENN_REQUIRE_EQ(ciphertexts.size(), weights.size() * size);
   std::fill(out.begin(), out.end(), Torus{0});
   const auto& k = kernels::active();
   for (size_t i = 0; i < weights.size(); ++i) {
@@ -88,12 +88,12 @@ void lwe_dot_product(std::span<const Torus> ciphertexts, std::span<const int64_t
 
 void lwe_matrix_product(std::span<const Torus> ciphertexts, size_t input_count, std::span<const int64_t> weights,
                         std::span<Torus> outputs) {
-  FHENN_ASSERT(input_count > 0);
+  FHENN_REQUIRE(input_count > 0);
   const size_t size = ciphertexts.size() / input_count;
-  FHENN_ASSERT_EQ(ciphertexts.size(), input_count * size);
+  FHENN_REQUIRE_EQ(ciphertexts.size(), input_count * size);
   const size_t output_count = weights.size() / input_count;
-  FHENN_ASSERT_EQ(weights.size(), output_count * input_count);
-  FHENN_ASSERT_EQ(outputs.size(), output_count * size);
+  FHENN_REQUIRE_EQ(weights.size(), output_count * input_count);
+  FHENN_REQUIRE_EQ(outputs.size(), output_count * size);
   for (size_t o = 0; o < output_count; ++o) {
     lwe_dot_product(ciphertexts, weights.subspan(o * input_count, input_count), outputs.subspan(o * size, size));
   }
@@ -177,10 +177,10 @@ void keyswitch_lwe_group(const LweKeyswitchKey& key, std::span<const std::span<c
   const size_t n_in = key.input_dimension.value;
   const size_t row_size = lwe_size(key.output_dimension);
   const size_t levels = key.levels.value;
-  FHENN_ASSERT_EQ(in.size(), out.size());
+  FHENN_REQUIRE_EQ(in.size(), out.size());
   for (size_t b = 0; b < in.size(); ++b) {
-    FHENN_ASSERT_EQ(in[b].size(), n_in + 1);
-    FHENN_ASSERT_EQ(out[b].size(), row_size);
+    FHENN_REQUIRE_EQ(in[b].size(), n_in + 1);
+    FHENN_REQUIRE_EQ(out[b].size(), row_size);
     std::fill(out[b].begin(), out[b].end(), Torus{0});
     out[b].back() = in[b].back();
   }

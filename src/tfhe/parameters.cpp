@@ -8,6 +8,7 @@
 #include "fhenn/common/assert.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/tfhe/noise.hpp"
+#include "fhenn/tfhe/security.hpp"
 
 namespace fhenn::tfhe {
 
@@ -117,7 +118,7 @@ ParameterSet make_set(std::string name, size_t p, const LweOption& lwe, const Gl
   s.ks_level = DecompositionLevelCount(ks_level);
   s.lwe_noise = lwe.noise;
   s.glwe_noise = glwe.noise;
-  s.secure = true;
+  s.secure = check_security(s).secure();
   s.source = std::string("LWE: ") + lwe.source + "; GLWE: " + glwe.source;
   return s;
 }
@@ -181,7 +182,7 @@ std::vector<ParameterSet> build_named_sets() {
     s.ks_level = DecompositionLevelCount(8);
     s.lwe_noise = NoiseDistribution::gaussian(0x1p-15);
     s.glwe_noise = NoiseDistribution::gaussian(0x1p-25);
-    s.secure = false;
+    s.secure = check_security(s).secure();
     s.source = "original TFHE library default gate-bootstrapping parameters (Chillotti et al., tfhe 1.0)";
     sets.push_back(s);
   }
@@ -200,7 +201,7 @@ std::vector<ParameterSet> build_named_sets() {
     s.ks_level = DecompositionLevelCount(3);
     s.lwe_noise = NoiseDistribution::gaussian(1.93e-5);
     s.glwe_noise = NoiseDistribution::tuniform(17);
-    s.secure = false;
+    s.secure = check_security(s).secure();
     s.source = "none: deliberately insecure, for the failure-rate test only";
     sets.push_back(s);
   }

@@ -7,6 +7,7 @@
 #include "fhenn/common/artifact.hpp"
 #include "fhenn/common/bytes.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/tfhe/security.hpp"
 
 namespace fhenn::tfhe {
 namespace {
@@ -14,6 +15,7 @@ namespace {
 constexpr std::string_view kClientKeyKind = "tfhe.client_key";
 constexpr std::string_view kServerKeyKind = "tfhe.server_key";
 constexpr std::string_view kCiphertextsKind = "tfhe.ciphertexts";
+constexpr std::string_view kSeededCiphertextsKind = "tfhe.seeded_ciphertexts";
 
 void write_noise(ByteWriter& w, const NoiseDistribution& noise) {
   w.u8(static_cast<uint8_t>(noise.kind));
@@ -63,13 +65,14 @@ ParameterSet read_parameters(ByteReader& r) {
   p.ks_level = DecompositionLevelCount(r.u64());
   p.lwe_noise = read_noise(r);
   p.glwe_noise = read_noise(r);
-  p.secure = r.u8() != 0;
+  r.u8();  // the writer's security flag: never trusted, recomputed below from the parameters themselves
   p.source = r.str(4096);
   try {
     p.validate();
   } catch (const Error& e) {
     fail(r.what(), " holds invalid parameters: ", e.what());
   }
+  p.secure = check_security(p).secure();
   return p;
 }
 
@@ -177,6 +180,29 @@ ServerKey deserialize_server_key(std::span<const uint8_t> bytes, const Parameter
   ksk.bodies = read_exact<Torus>(r, p.big_lwe_dimension().value * p.ks_level.value, "the key-switching key");
   r.expect_end();
   return ServerKey::from_seeded(p, std::move(bsk), std::move(ksk), threads);
+}
+
+std::vector<uint8_t> serialize_seeded_ciphertexts(const ParameterSet& params, const SeededCiphertexts& seeded) {
+  FHENN_CHECK(seeded.dimension == params.big_lwe_dimension(), "cannot serialize ciphertexts of dimension ",
+              seeded.dimension, " with parameter set '", params.name, "' (large key: ", params.big_lwe_dimension(),
+              ")");
+  ByteWriter w;
+  write_parameters(w, params);
+  w.raw(seeded.mask_seed);
+  w.vec(seeded.bodies);
+  return seal_artifact(kSeededCiphertextsKind, kTfheFormatVersion, w.bytes());
+}
+
+SeededCiphertexts deserialize_seeded_ciphertexts(std::span<const uint8_t> bytes, const ParameterSet& expected,
+                                                 std::string_view what) {
+  const auto payload = open_artifact(bytes, kSeededCiphertextsKind, kTfheFormatVersion, what);
+  ByteReader r(payload, std::string(what));
+  const ParameterSet p = read_parameters(r);
+  check_expected(p, &expected, what);
+  SeededCiphertexts seeded{p.big_lwe_dimension(), read_seed(r), {}};
+  seeded.bodies = r.vec<Torus>(uint64_t{1} << 32);
+  r.expect_end();
+  return seeded;
 }
 
 std::vector<uint8_t> serialize_ciphertexts(const ParameterSet& params, std::span<const LweCiphertext> ciphertexts) {

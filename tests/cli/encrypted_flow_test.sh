@@ -23,15 +23,28 @@ must encrypt --client client.part --secret-key secret.key --input points.csv --d
 must run --server server.part --evaluation-keys evaluation.keys --input inputs.enc --out results.enc
 "$fhenn" decrypt --client client.part --secret-key secret.key --input results.enc --out encrypted.csv \
   || fail "decrypt exited non-zero"
-"$fhenn" predict --client client.part --input points.csv --drop-column label --mode disable --out clear.csv \
-  || fail "predict exited non-zero"
+"$fhenn" predict --client client.part --server server.part --input points.csv --drop-column label --mode disable \
+  --out clear.csv || fail "predict exited non-zero"
 [ "$(cut -d, -f2 encrypted.csv)" = "$(cut -d, -f2 clear.csv)" ] \
   || fail "encrypted classes differ from the clear circuit's: $(paste -d' ' encrypted.csv clear.csv)"
 [ "$(wc -l < encrypted.csv)" = 7 ] || fail "decrypt: expected a header and 6 rows"
 grep -q '"evaluation_key_bytes"' keygen.json || fail "keygen --json: no evaluation_key_bytes"
 
-# The secret key never reaches the server's files.
+# The secret key never reaches the server's files, and only its owner can read it.
 cmp -s secret.key evaluation.keys && fail "evaluation keys equal the secret key"
+[ "$(stat -c %a secret.key)" = 600 ] || fail "secret.key has mode $(stat -c %a secret.key), not 600"
+# The client part holds no circuit: predicting needs the server part, and says so.
+expect_error "pass the model's server part with --server" predict --client client.part --input points.csv \
+  --drop-column label
+
+# The security floor: a weak set is refused unless the user says --insecure, and is then marked.
+expect_error "below 128-bit security" compile --model qat.fhm --out weak.fhc --client weak-client.part \
+  --server weak-server.part --parameter-set test_weak
+must compile --model qat.fhm --out weak.fhc --client weak-client.part --server weak-server.part \
+  --parameter-set test_weak --insecure
+expect_error "--insecure" keygen --client weak-client.part --secret-key weak.key --evaluation-keys weak.keys
+"$fhenn" keygen --client weak-client.part --secret-key weak.key --evaluation-keys weak.keys --insecure \
+  | grep -q INSECURE || fail "keygen --insecure does not mark its output INSECURE"
 
 # Mix-ups: another model's keys, another key's ciphertexts, results as inputs, files of the wrong kind,
 # truncated and corrupted files.
@@ -50,7 +63,7 @@ expect_error "not a 'fhenn-encrypted-inputs'" run --server server.part --evaluat
   --input results.enc
 expect_error "not a 'fhenn-server-part'" run --server client.part --evaluation-keys evaluation.keys \
   --input inputs.enc
-expect_error "not a 'fhenn-secret-keys'" decrypt --client client.part --secret-key evaluation.keys \
+expect_error "it holds a 'fhenn-evaluation-keys'" decrypt --client client.part --secret-key evaluation.keys \
   --input results.enc
 head -c 5000 inputs.enc > truncated.enc
 expect_error "truncated" run --server server.part --evaluation-keys evaluation.keys --input truncated.enc

@@ -51,5 +51,38 @@ TEST(Csv, MalformedInputsAreNamedPrecisely) {
   EXPECT_NE(error_of(std::filesystem::path("/nonexistent/x.csv")).find("cannot open"), std::string::npos);
 }
 
+TEST(Csv, ParsesTextInMemoryLikeAFile) {
+  const auto table = parse_csv_text("a,b\r\n\n1,2\n3,4", "memory.csv");
+  EXPECT_EQ(table.header, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(table.rows.size(), 2u);
+  EXPECT_EQ(table.rows[1].number, 4u);
+  EXPECT_EQ(table.path, "memory.csv");
+}
+
+TEST(Csv, OverlongLinesAreRefusedNamingTheLine) {
+  const std::string text = "1,2\n" + std::string(kMaxCsvLineBytes + 1, '7') + "\n";
+  try {
+    parse_csv_text(text, "long.csv");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("long.csv:2: the line is"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Csv, RaggedRowsAreRefusedBeforeTheMatrixIsAllocated) {
+  // A first row of 2^17 fields and 2^17 rows of one: rows x width would be 2^34 doubles (128 GiB).
+  std::string text;
+  for (int k = 0; k < (1 << 17); ++k) text += k == 0 ? "1" : ",1";
+  text += "\n";
+  for (int k = 0; k < (1 << 17); ++k) text += "1\n";
+  const auto table = parse_csv_text(text, "ragged.csv");
+  try {
+    csv_feature_matrix(table, std::nullopt);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ragged.csv:2: ragged row"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace fhenn

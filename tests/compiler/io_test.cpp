@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 
@@ -156,6 +158,33 @@ TEST(CompiledIo, DamagedOrInconsistentFilesAreRefused) {
   compiled.quantized.layers[0].weights[0] += 1;  // the circuit no longer is the lowering of the integer model
   expect_error_containing([&] { deserialize_compiled(serialize_compiled(compiled), "edited.bin"); },
                           "edited.bin is inconsistent");
+}
+
+TEST(CompiledIo, IntegerModelsThatCannotBeLoweredSafelyAreRefused) {
+  const CompiledModel good =
+      compile_ptq(testing::random_float_mlp({8, 3, 2}, 4), testing::random_features(20, 8, 4), {});
+  CompiledModel c = good;
+  c.quantized.layers[0].weights[1] = -192414534860798;  // a mutated weight: its zero-point constant overflowed
+  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "weight.fhc"); },
+                          "weight.fhc is corrupted: weight 1 of layer fc1 is -192414534860798, outside its 3-bit");
+  c = good;
+  c.quantized.layers[1].bias[0] = std::nan("");
+  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "bias.fhc"); },
+                          "bias.fhc is corrupted: bias 0 of layer fc2");
+  c = good;
+  QuantizedLayer& layer = c.quantized.layers[0];  // valid 30-bit weights, but -z * sum_j W[i][j] needs 64 bits
+  layer.weight_quantizer.bits = 30;
+  std::fill(layer.weights.begin(), layer.weights.end(), layer.weight_quantizer.qmax());
+  layer.input_quantizer.zero_point = int64_t{1} << 31;
+  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "zero.fhc"); },
+                          "zero.fhc is corrupted: neuron 0 of layer fc1 needs a zero-point constant beyond 62 bits");
+}
+
+TEST(CompiledIo, CountsThatDisagreeWithTheCircuitAreRefusedBeforeAllocating) {
+  CompiledModel c = compile_ptq(testing::random_float_mlp({2, 3, 2}, 4), testing::random_features(20, 2, 4), {});
+  c.client.inputs.push_back(c.client.inputs.front());
+  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "count.fhc"); },
+                          "count.fhc is inconsistent: it has 3 input quantizers where its circuit has 2");
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <random>
 
 #include "fhenn/common/artifact.hpp"
 #include "fhenn/common/error.hpp"
@@ -11,42 +10,10 @@
 #include "fhenn/deploy/server.hpp"
 #include "fhenn/runtime/executor.hpp"
 #include "fhenn/tfhe/serialization.hpp"
+#include "deploy/deploy_test_models.hpp"
 
 namespace fhenn::deploy {
 namespace {
-
-// A 2 -> 3 -> 2 float network with seeded random weights, compiled at 2 bits everywhere (small lookups, fast).
-compiler::CompiledModel tiny_compiled_model(uint32_t seed) {
-  std::mt19937 gen(seed);  // test data only
-  std::uniform_real_distribution<double> u(-1.0, 1.0);
-  compiler::FloatMlp model;
-  model.input_size = 2;
-  const int sizes[] = {2, 3, 2};
-  for (int l = 0; l < 2; ++l) {
-    compiler::DenseLayer layer;
-    layer.name = "fc" + std::to_string(l + 1);
-    layer.in_features = sizes[l];
-    layer.out_features = sizes[l + 1];
-    for (int i = 0; i < sizes[l] * sizes[l + 1]; ++i) layer.weight.push_back(u(gen));
-    for (int i = 0; i < sizes[l + 1]; ++i) layer.bias.push_back(u(gen) * 0.1);
-    layer.activation = l == 0 ? compiler::Activation::relu : compiler::Activation::identity;
-    model.layers.push_back(layer);
-  }
-  Matrix calibration(64, 2);
-  for (double& v : calibration.values) v = (u(gen) + 1.0) / 2.0;
-  compiler::PtqOptions options;
-  options.n_bits = {.model_inputs = 2, .op_inputs = 2, .op_weights = 2, .model_outputs = 2};
-  return compiler::compile_ptq(model, calibration, options);
-}
-
-Matrix sample_features(size_t rows) {
-  Matrix m(rows, 2);
-  for (size_t i = 0; i < rows; ++i) {
-    m.at(i, 0) = static_cast<double>(i % 5) / 4.0;
-    m.at(i, 1) = static_cast<double>(i % 3) / 2.0;
-  }
-  return m;
-}
 
 class DeployTest : public ::testing::Test {
  protected:
@@ -80,21 +47,21 @@ TEST_F(DeployTest, EncryptedPredictionsThroughFilesEqualTheClearCircuit) {
   save_evaluation_keys(*evaluation_, temp_file("eval"));
   const Client client(load_client_part(temp_file("client")));
   const Server server(load_server_part(temp_file("server")));
-  const auto& params = client.part().plan.params;
+  const auto& params = client.spec().params;
 
   const Matrix features = sample_features(12);
   auto rng = tfhe::Csprng::for_tests_only(9);
   save_batch(client.encrypt(features, load_secret_keys(temp_file("secret")), rng), params, temp_file("in"));
   const auto results = server.run(load_batch(temp_file("in"), EncryptedBatch::Kind::inputs, params),
-                                  load_evaluation_keys(temp_file("eval"), 2), 2, false);
+                                  load_evaluation_keys(temp_file("eval"), server.part(), 2), 2, false);
   save_batch(results, params, temp_file("out"));
   const auto predictions =
       client.decrypt(load_batch(temp_file("out"), EncryptedBatch::Kind::results, params), *secret_);
 
-  const auto& compiled = client.part().compiled;
+  const auto compiled = tiny_compiled_model(1);
   runtime::IntMatrix quantized(features.rows, features.cols);
-  quantized.values = compiled.client.quantize_rows(features);
-  const auto clear = runtime::ClearExecutor().run_batch(compiled.circuit, quantized);
+  quantized.values = client.quantize(features);
+  const auto clear = runtime::ClearExecutor().run_batch(server.part().circuit, quantized);
   EXPECT_EQ(predictions.outputs, clear.values);
   for (size_t s = 0; s < features.rows; ++s) {
     EXPECT_EQ(predictions.classes[s], compiler::predicted_class(compiler::fake_quantized_scores(compiled, features.row(s))));
@@ -146,14 +113,14 @@ TEST_F(DeployTest, InputsAreNotResultsAndViceVersa) {
   const Client client(deployment_->client);
   auto rng = tfhe::Csprng::for_tests_only(6);
   const auto inputs = client.encrypt(sample_features(2), *secret_, rng);
-  const auto& params = client.part().plan.params;
+  const auto& params = client.spec().params;
   const auto bytes = serialize_batch(inputs, params);
   EXPECT_THROW(deserialize_batch(bytes, EncryptedBatch::Kind::results, params, "results"), Error);
   EXPECT_THROW(client.decrypt(inputs, *secret_), Error);
 }
 
 TEST_F(DeployTest, TruncatedAndCorruptedFilesAreRefused) {
-  const auto& params = deployment_->client.plan.params;
+  const auto& params = deployment_->client.params;
   auto rng = tfhe::Csprng::for_tests_only(8);
   const auto batch = serialize_batch(Client(deployment_->client).encrypt(sample_features(1), *secret_, rng), params);
   const auto server = serialize_server_part(deployment_->server);

@@ -1,11 +1,11 @@
-// Programmable bootstrapping for every named set: exact lookups, approximate rounding, batches, the weak set.
+// Programmable bootstrapping for every named set: exact lookups, approximate rounding, batches (the weak set's
+// failure rate: failure_rate_test.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/tfhe/keys.hpp"
-#include "fhenn/tfhe/noise.hpp"
 #include "test_support.hpp"
 #include "tfhe_test_support.hpp"
 
@@ -191,68 +191,6 @@ TEST_F(SmallSetKeys, BatchEqualsSequentialAndRejectsBadArguments) {
   LweCiphertext wrong(LweDimension(10));
   EXPECT_THROW(keyswitch_bootstrap(wrong, table, keys_->server), Error);
   EXPECT_THROW(decrypt_integer(keys_->client, wrong), Error);
-}
-
-TEST(WeakSet, MeasuredFailureRateMatchesTheFormula) {
-  const ParameterSet& p = parameter_set("test_weak");
-  const double predicted = noise::failure_probability(p, 1.0);
-  ASSERT_GT(predicted, 5e-4);
-  ASSERT_LT(predicted, 3e-3);
-  const auto keys = testing::make_keys(p, 400);
-  Csprng rng = Csprng::for_tests_only(401);
-  const auto identity = LookupTable::identity(4);
-  // The failure is decided at the PBS input: after KS + modulus switch the phase must stay within half a box.
-  // (a) many cheap samples of that phase against the formula; (b) real bootstraps agree with the phase test.
-  const size_t phase_samples = kSanitized ? 20000 : 60000;
-  const auto big = keys.client.big_lwe_key();
-  LweCiphertext small(p.lwe_dimension);
-  std::vector<uint32_t> switched(lwe_size(p.lwe_dimension));
-  const uint64_t two_n = 2 * p.polynomial_size.value, box = p.polynomial_size.value >> 4;
-  auto switched_phase_ok = [&](const LweCiphertext& ct, uint64_t m) {
-    keyswitch_lwe(keys.server.keyswitch_key, ct.data, small.data);
-    modulus_switch(small.data, p.polynomial_size, switched);
-    uint64_t phase = switched.back();
-    for (size_t i = 0; i + 1 < switched.size(); ++i) phase -= uint64_t{switched[i]} * keys.client.lwe_key.bits[i];
-    const int64_t error =
-        static_cast<int64_t>(((phase - m * box) % two_n + two_n + two_n / 2) % two_n) - static_cast<int64_t>(two_n / 2);
-    return error >= -static_cast<int64_t>(box / 2) && error < static_cast<int64_t>(box / 2);
-  };
-  // Fresh inputs carry the GLWE key's noise instead of the (here negligible) blind-rotation noise the formula
-  // assumes; both are tiny next to the key-switch and modulus-switch terms.
-  ASSERT_LT(noise::blind_rotation_variance(p), 1e-3 * noise::pbs_input_variance(p, 1.0));
-  size_t phase_failures = 0;
-  for (size_t i = 0; i < phase_samples; ++i) {
-    const uint64_t m = rng.next_u64() % 16;
-    if (!switched_phase_ok(encrypt_integer(keys.client, static_cast<int64_t>(m), rng), m)) ++phase_failures;
-  }
-  // Statistical bounds (5 sigma, Poisson) around the formula, with a 15% model margin on the variance (the
-  // formula averages over keys: e.g. the modulus-switch term uses the mean Hamming weight n/2).
-  const double samples = static_cast<double>(phase_samples);
-  const double variance = noise::pbs_input_variance(p, 1.0);
-  auto rate_at = [&](double scale) { return std::erfc(std::ldexp(1.0, -6) / std::sqrt(2.0 * scale * variance)); };
-  const double low = rate_at(0.85) * samples, high = rate_at(1.15) * samples;
-  EXPECT_GE(static_cast<double>(phase_failures), low - 5 * std::sqrt(low)) << "predicted rate " << predicted;
-  EXPECT_LE(static_cast<double>(phase_failures), high + 5 * std::sqrt(high)) << "predicted rate " << predicted;
-  // (b) real bootstraps fail exactly when the phase test says so
-  const size_t pbs_samples = kSanitized ? 200 : 1000;
-  std::vector<LweCiphertext> cts;
-  std::vector<uint64_t> messages;
-  std::vector<bool> phase_ok;
-  for (size_t i = 0; i < pbs_samples; ++i) {
-    messages.push_back(rng.next_u64() % 16);
-    cts.push_back(encrypt_integer(keys.client, static_cast<int64_t>(messages.back()), rng));
-    phase_ok.push_back(switched_phase_ok(cts.back(), messages.back()));
-  }
-  const LookupTable* tables[] = {&identity};
-  const auto outputs = keyswitch_bootstrap_batch(cts, tables, keys.server, 2);
-  size_t pbs_failures = 0;
-  for (size_t i = 0; i < pbs_samples; ++i) {
-    const bool correct = decrypt_integer(keys.client, outputs[i]) == messages[i];
-    pbs_failures += correct ? 0 : 1;
-    EXPECT_EQ(correct, phase_ok[i]) << "sample " << i;
-  }
-  std::printf("weak set: formula %.2e, phase failures %zu / %zu, PBS failures %zu / %zu\n", predicted, phase_failures,
-              phase_samples, pbs_failures, pbs_samples);
 }
 
 }  // namespace

@@ -18,7 +18,7 @@ void run_decrypt(const DecryptArgs& a) {
   const deploy::Client client(deploy::load_client_part(a.client));
   const auto secret = deploy::load_secret_keys(a.secret_key);
   const auto results =
-      deploy::load_batch(a.input, deploy::EncryptedBatch::Kind::results, client.part().plan.params);
+      deploy::load_batch(a.input, deploy::EncryptedBatch::Kind::results, client.spec().params);
   write_predictions(client.decrypt(results, secret), a.format, a.out);
 }
 

@@ -28,17 +28,23 @@ void run_encrypt(const EncryptArgs& a) {
   const Matrix features = csv_feature_matrix(table, skip);
   auto rng = tfhe::Csprng::from_os();
   const auto batch = client.encrypt(features, secret, rng);
-  const auto bytes = deploy::serialize_batch(batch, client.part().plan.params);
+  const auto bytes = deploy::serialize_batch(batch, client.spec().params);
   write_file_bytes(a.out, bytes);
+  // Seed-compressed: 8 bytes per ciphertext plus a fixed header (ids, parameters, the mask seed, checksums).
+  const size_t count = batch.seeded->bodies.size();
+  const size_t header = bytes.size() - count * sizeof(tfhe::Torus);
   const nlohmann::json report = {{"samples", batch.samples},
-                                 {"ciphertexts", batch.ciphertexts.size()},
+                                 {"ciphertexts", count},
                                  {"bytes", bytes.size()},
-                                 {"bytes_per_sample", bytes.size() / std::max<size_t>(batch.samples, 1)},
+                                 {"header_bytes", header},
+                                 {"bytes_per_ciphertext", sizeof(tfhe::Torus)},
+                                 {"bytes_per_sample", batch.width * sizeof(tfhe::Torus)},
                                  {"out", a.out}};
   if (!a.json.empty()) write_json(report, a.json);
   if (a.json != "-") {
-    std::cout << "encrypted " << batch.samples << " samples (" << batch.ciphertexts.size() << " ciphertexts, "
-              << bytes.size() << " bytes) -> " << a.out << "\n";
+    std::cout << "encrypted " << batch.samples << " samples (" << count << " seed-compressed ciphertexts, "
+              << bytes.size() << " bytes: " << header << " of header, " << sizeof(tfhe::Torus)
+              << " per ciphertext) -> " << a.out << "\n";
   }
 }
 

@@ -23,15 +23,15 @@ struct RunArgs {
 void run_server(const RunArgs& a) {
   const int threads = a.threads > 0 ? a.threads : default_thread_count();
   const deploy::Server server(deploy::load_server_part(a.server));
-  const auto keys = deploy::load_evaluation_keys(a.evaluation_keys, threads);
+  const auto keys = deploy::load_evaluation_keys(a.evaluation_keys, server.part(), threads);
   const auto inputs =
       deploy::load_batch(a.input, deploy::EncryptedBatch::Kind::inputs, server.part().plan.params);
   const auto start = std::chrono::steady_clock::now();
   const auto results = server.run(inputs, keys, threads, true);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   deploy::save_batch(results, server.part().plan.params, a.out);
-  const double per_sample = seconds / static_cast<double>(std::max<size_t>(inputs.samples, 1));
-  const nlohmann::json report = {{"samples", inputs.samples},
+  const double per_sample = seconds / static_cast<double>(std::max<size_t>(results.samples, 1));
+  const nlohmann::json report = {{"samples", results.samples},
                                  {"bootstraps_per_sample", server.part().plan.bootstraps_per_sample},
                                  {"seconds", seconds},
                                  {"seconds_per_sample", per_sample},
@@ -39,7 +39,7 @@ void run_server(const RunArgs& a) {
                                  {"out", a.out}};
   if (!a.json.empty()) write_json(report, a.json);
   if (a.json != "-") {
-    std::cout << "ran " << inputs.samples << " encrypted samples in " << ProgressBar::format_duration(seconds) << " ("
+    std::cout << "ran " << results.samples << " encrypted samples in " << ProgressBar::format_duration(seconds) << " ("
               << ProgressBar::format_duration(per_sample) << " per sample, " << threads << " threads) -> " << a.out
               << "\n";
   }

@@ -71,7 +71,7 @@ void run_compile(const CompileCommand& c) {
     }
     deploy::save_client_part(deployment->client, c.client);
     deploy::save_server_part(deployment->server, c.server);
-    text << runtime::describe_plan(compiled.circuit, deployment->client.plan) << "saved the client part " << c.client
+    text << runtime::describe_plan(compiled.circuit, deployment->server.plan) << "saved the client part " << c.client
          << " and the server part " << c.server << " (model " << deployment->client.model_id.substr(0, 12) << ")\n";
   }
   if (!c.json.empty()) {
@@ -90,11 +90,12 @@ void run_compile(const CompileCommand& c) {
                      {"model_outputs", n.model_outputs}};
     }
     if (deployment) {
-      const auto& plan = deployment->client.plan;
+      const auto& plan = deployment->server.plan;
       j["deployment"] = {{"model_id", deployment->client.model_id},
                          {"client", c.client},
                          {"server", c.server},
                          {"parameter_set", plan.params.name},
+                         {"parameter_set_secure", plan.params.secure},
                          {"bootstraps_per_sample", plan.bootstraps_per_sample},
                          {"max_lookup_input_bits", plan.max_index_bits},
                          {"p_error_per_lookup", plan.p_error_per_lookup},

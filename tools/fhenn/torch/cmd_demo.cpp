@@ -97,12 +97,11 @@ void run_demo(const DemoArgs& a) {
             << report.worst_case_accumulator_bits << "), lookups read at most "
             << report.worst_case_max_lookup_index_bits << " bits\n";
 
-  const auto& client_part = model.deployment.client;
-  const auto& plan = client_part.plan;
+  const auto& plan = model.deployment.server.plan;
   std::cout << "[4/6] engine plan: " << runtime::describe_plan(model.compiled.circuit, plan);
 
   std::cout << "[5/6] key generation (client)\n";
-  const deploy::Client client(client_part);
+  const deploy::Client client(model.deployment.client);
   auto rng = tfhe::Csprng::from_os();
   auto start = std::chrono::steady_clock::now();
   auto [secret, evaluation] = client.generate_keys(rng, threads, true);
@@ -117,7 +116,7 @@ void run_demo(const DemoArgs& a) {
   const auto input_bytes = deploy::serialize_batch(inputs, plan.params);
   // The server sees only what crosses the wire: the server part, the evaluation keys, the ciphertexts.
   const deploy::Server server(model.deployment.server);
-  const auto server_keys = deploy::deserialize_evaluation_keys(evaluation_bytes, "evaluation keys", threads);
+  const auto server_keys = deploy::deserialize_evaluation_keys(evaluation_bytes, model.deployment.server, "evaluation keys", threads);
   const auto server_inputs =
       deploy::deserialize_batch(input_bytes, deploy::EncryptedBatch::Kind::inputs, plan.params, "inputs");
   start = std::chrono::steady_clock::now();
@@ -126,7 +125,7 @@ void run_demo(const DemoArgs& a) {
   const auto encrypted = client.decrypt(results, secret);
 
   // The same test points in the clear, simulated, and through the trained network itself.
-  const auto& compiled = client_part.compiled;
+  const auto& compiled = model.compiled;
   runtime::IntMatrix quantized(data.test.size(), compiled.client.inputs.size());
   quantized.values = compiled.client.quantize_rows(data.test.features);
   const auto clear = client.predictions_from_outputs(

@@ -31,7 +31,7 @@ tfhe::ParameterSet initial_parameter_set(const nn::Dataset& data, const nn::QatT
                                          const runtime::PlanOptions& plan) {
   const nn::QatNet initial = nn::initial_qat_net(data, options);
   const compiler::CompiledModel compiled = compiler::compile_qat(initial.to_qat_mlp(), data.train.features);
-  return plan_demo_deployment(compiled, data.train.features, plan).client.plan.params;
+  return plan_demo_deployment(compiled, data.train.features, plan).server.plan.params;
 }
 
 DemoModel build_demo_model(const nn::Dataset& data, const DemoSettings& settings) {

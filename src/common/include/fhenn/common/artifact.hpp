@@ -28,8 +28,16 @@ std::array<uint8_t, 32> sha256(std::span<const uint8_t> data);
 std::string sha256_hex(std::span<const uint8_t> data);
 std::string to_hex(std::span<const uint8_t> data);
 
-// Whole-file I/O with errors that name the file and the role it plays.
-std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, std::string_view what);
-void write_file_bytes(const std::filesystem::path& path, std::span<const uint8_t> bytes);
+// Whole-file I/O with errors that name the file and the role it plays. Reading refuses (fhenn::Error) a file of
+// more than `max_bytes`, checked before it is read for a regular file and while reading for anything else (a
+// pipe, a device such as /dev/zero), so that no path can make a loader exhaust memory.
+inline constexpr uint64_t kDefaultMaxFileBytes = uint64_t{1} << 32;
+std::vector<uint8_t> read_file_bytes(const std::filesystem::path& path, std::string_view what,
+                                     uint64_t max_bytes = kDefaultMaxFileBytes);
+// owner_only: created with mode 0600 (secret keys), whatever the umask; an existing file is narrowed to 0600
+// before it is written.
+enum class FileAccess { default_mode, owner_only };
+void write_file_bytes(const std::filesystem::path& path, std::span<const uint8_t> bytes,
+                      FileAccess access = FileAccess::default_mode);
 
 }  // namespace fhenn

@@ -23,6 +23,25 @@ std::string describe_pair(const A& a, const B& b) {
 
 }  // namespace fhenn::detail
 
+// Always on, in every build: O(1) checks at the engine's public entry points (span sizes against the key's
+// dimensions), so that a wrong-sized argument aborts with both values instead of reading or writing out of
+// bounds, as TFHE-rs's assert!s do. O(n) checks stay FHENN_ASSERT (debug builds only).
+#define FHENN_REQUIRE(condition)                                                             \
+  do {                                                                                       \
+    if (!(condition)) ::fhenn::detail::assertion_failed(#condition, "", __FILE__, __LINE__); \
+  } while (false)
+#define FHENN_REQUIRE_OP(a, op, b)                                                                          \
+  do {                                                                                                      \
+    const auto& fhenn_a_ = (a);                                                                             \
+    const auto& fhenn_b_ = (b);                                                                             \
+    if (!(fhenn_a_ op fhenn_b_))                                                                            \
+      ::fhenn::detail::assertion_failed(#a " " #op " " #b, ::fhenn::detail::describe_pair(fhenn_a_, fhenn_b_), \
+                                        __FILE__, __LINE__);                                                \
+  } while (false)
+#define FHENN_REQUIRE_EQ(a, b) FHENN_REQUIRE_OP(a, ==, b)
+#define FHENN_REQUIRE_LE(a, b) FHENN_REQUIRE_OP(a, <=, b)
+#define FHENN_REQUIRE_LT(a, b) FHENN_REQUIRE_OP(a, <, b)
+
 #if defined(FHENN_ENABLE_ASSERTS)
 #define FHENN_ASSERT(condition)                                                            \
   do {                                                                                     \

@@ -9,6 +9,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 
 namespace fhenn {
@@ -93,7 +94,7 @@ class ByteReader {
     const uint64_t n = u64();
     FHENN_CHECK(n <= max_count, what_, " is corrupted: a length field says ", n, " where at most ", max_count,
                 " is allowed");
-    need(n * element_size);
+    need(checked_mul(n, element_size, what_));
     return n;
   }
   size_t remaining() const { return data_.size() - offset_; }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -29,9 +30,18 @@ struct CsvTable {
   size_t find_column(const std::string& name) const;
 };
 
+// What the reader accepts, far above any real data set (MNIST as CSV: 110 MB, 785 columns, 5.5 * 10^7 fields),
+// so that a file can never make it allocate without bound (each field costs a string of about 32 bytes).
+inline constexpr uint64_t kMaxCsvBytes = uint64_t{1} << 30;   // the whole file
+inline constexpr size_t kMaxCsvLineBytes = size_t{16} << 20;  // one line
+inline constexpr uint64_t kMaxCsvFields = uint64_t{1} << 27;  // fields over all lines
+
 // Reads the non-blank lines; the first one is a header when one of its fields is not a number. Throws
-// fhenn::Error for a file that cannot be opened or is empty.
+// fhenn::Error for a file that cannot be opened, is empty, or is above the limits.
 CsvTable read_csv_table(const std::filesystem::path& path);
+
+// read_csv_table on text already in memory; `path` names it in messages (and becomes the table's path).
+CsvTable parse_csv_text(std::string_view text, const std::filesystem::path& path);
 
 // The whole field as a double (inf and nan included), or nullopt when it is not one number.
 std::optional<double> parse_csv_number(std::string_view field);

@@ -9,6 +9,7 @@
 
 #include "fhenn/common/bytes.hpp"
 #include "fhenn/compiler/model.hpp"
+#include "fhenn/compiler/quantized_model.hpp"
 
 namespace fhenn::compiler {
 
@@ -39,5 +40,8 @@ void write_quantizer(ByteWriter& out, const quant::UniformQuantizer& q);
 quant::UniformQuantizer read_quantizer(ByteReader& in);
 void write_optional_quantizer(ByteWriter& out, const std::optional<quant::UniformQuantizer>& q);
 std::optional<quant::UniformQuantizer> read_optional_quantizer(ByteReader& in);
+// An output integer's dequantizer (the client's half of a compiled model).
+void write_output_dequantization(ByteWriter& out, const OutputDequantization& d);
+OutputDequantization read_output_dequantization(ByteReader& in);
 
 }  // namespace fhenn::compiler

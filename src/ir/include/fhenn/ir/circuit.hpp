@@ -96,6 +96,15 @@ using OpPayload = std::variant<InputOp, DotProductOp, RoundOp, TableLookupOp, Ou
 
 using NodeId = uint32_t;
 
+// Size limits of a circuit, far above every real one (the demo's 2 -> 100 -> 100 -> 2 network holds about 10^4
+// elements, a CNN on 28x28 images lowered to dense layers a few 10^7), so that a small file can never make the
+// range analysis or an executor allocate without bound. verify_circuit checks them, read_circuit while reading.
+//   kMaxCircuitElements: widths, weights, constants, tables and table entries, summed over the nodes;
+//   kMaxCircuitValues: the node widths summed: the integers one sample computes (the executors' buffers and the
+//   range analysis hold one value or one range per integer).
+inline constexpr uint64_t kMaxCircuitElements = uint64_t{1} << 26;
+inline constexpr uint64_t kMaxCircuitValues = uint64_t{1} << 24;
+
 struct Node {
   std::string name;  // e.g. "fc1.accumulator": unique, used in every message about the node
   std::vector<NodeId> operands;
@@ -138,7 +147,8 @@ class Circuit {
 
 // Throws fhenn::Error naming the node for: a bad operand count or a forward reference, widths that
 // disagree (weights vs operand, constants, tables), a round shift outside 0..62, empty tables, duplicate or
-// empty names, no input or no output, an inverted input range, or a worst-case value wider than 62 bits.
+// empty names, no input or no output, an inverted input range, a worst-case value wider than 62 bits, or a
+// circuit above kMaxCircuitElements or kMaxCircuitValues.
 void verify_circuit(const std::vector<Node>& nodes);
 
 // Builds a circuit node by node; build() verifies it.

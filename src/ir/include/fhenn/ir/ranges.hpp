@@ -16,9 +16,10 @@ namespace fhenn::ir {
 std::vector<std::vector<Range>> worst_case_element_ranges(const std::vector<Node>& nodes);
 
 // Per node, per element: the exact ranges over every input the input nodes' declared ranges allow, found by
-// evaluating each of them, when there are at most `max_inputs` (two features quantized to 2 bits: 16); nullopt
-// otherwise. As strong a guarantee as worst_case_element_ranges and never wider (interval bounds ignore that a
-// layer's neurons see the same inputs).
+// evaluating each of them, when there are at most `max_inputs` (two features quantized to 2 bits: 16) and their
+// evaluation costs at most about a second (2^30 weights and node elements in all); nullopt otherwise. As strong a
+// guarantee as worst_case_element_ranges and never wider (interval bounds ignore that a layer's neurons see the same
+// inputs).
 std::optional<std::vector<std::vector<Range>>> exhaustive_element_ranges(const Circuit& circuit,
                                                                          uint64_t max_inputs = uint64_t{1} << 16);
 

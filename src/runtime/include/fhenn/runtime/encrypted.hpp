@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "fhenn/common/progress.hpp"
@@ -14,13 +15,35 @@
 
 namespace fhenn::runtime {
 
-// Client: encrypts rows of quantized inputs (samples x circuit.input_width(), row-major) under the large key,
-// each input node at its planned encoding. Returns samples * input_width ciphertexts, sample-major.
+// What a client needs of a planned circuit to encrypt and decrypt, and nothing more (no weight, no table):
+// per input element the integers the circuit accepts and their encoding w (m * 2^(63 - w)), per output element
+// its encoding.
+struct ClientEncodings {
+  std::vector<ir::Range> input_ranges;
+  std::vector<int> input_bits;
+  std::vector<int> output_bits;
+  bool operator==(const ClientEncodings&) const = default;
+};
+ClientEncodings client_encodings(const ir::Circuit& circuit, const EnginePlan& plan);
+// Throws fhenn::Error naming `what` for empty or mismatched sizes, an encoding outside 1..62 bits, or a range
+// that its encoding cannot carry.
+void validate_encodings(const ClientEncodings& encodings, const std::string& what);
+
+// Client: encrypts rows of quantized inputs (samples x input width, row-major) under the large key, each element
+// at its encoding; throws fhenn::Error for an integer outside its range. Returns the ciphertexts, sample-major.
+std::vector<tfhe::LweCiphertext> encrypt_inputs(const ClientEncodings& encodings, const tfhe::ClientKey& key,
+                                                std::span<const int64_t> inputs, tfhe::Csprng& rng);
 std::vector<tfhe::LweCiphertext> encrypt_inputs(const ir::Circuit& circuit, const EnginePlan& plan,
                                                 const tfhe::ClientKey& key, std::span<const int64_t> inputs,
                                                 tfhe::Csprng& rng);
+// The same, seed-compressed (tfhe::SeededCiphertexts: one body per input, the masks regenerated from a seed):
+// what a client uploads.
+tfhe::SeededCiphertexts encrypt_inputs_seeded(const ClientEncodings& encodings, const tfhe::ClientKey& key,
+                                              std::span<const int64_t> inputs, tfhe::Csprng& rng);
 
-// Client: decrypts samples * output_width result ciphertexts into the output integers (signed, exact).
+// Client: decrypts samples * output width result ciphertexts into the output integers (signed, exact).
+std::vector<int64_t> decrypt_outputs(const ClientEncodings& encodings, const tfhe::ClientKey& key,
+                                     std::span<const tfhe::LweCiphertext> outputs);
 std::vector<int64_t> decrypt_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const tfhe::ClientKey& key,
                                      std::span<const tfhe::LweCiphertext> outputs);
 

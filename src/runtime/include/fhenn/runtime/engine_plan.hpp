@@ -23,6 +23,7 @@ struct PlanOptions {
   double p_error = 0x1p-40;                  // failure probability per table lookup
   std::optional<double> global_p_error;      // if set: for the whole circuit (divided over its lookups)
   std::optional<std::string> parameter_set;  // force a named set instead of choosing the cheapest
+  bool allow_insecure = false;               // accept a forced set below 128-bit security (tests, experiments)
   RangeSource ranges = RangeSource::worst_case;
 };
 

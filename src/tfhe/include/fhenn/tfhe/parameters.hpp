@@ -40,7 +40,7 @@ struct ParameterSet {
   DecompositionLevelCount ks_level;
   NoiseDistribution lwe_noise;   // key-switching key (small key n)
   NoiseDistribution glwe_noise;  // bootstrap key, fresh encryptions under the large key
-  bool secure = true;            // >= 128-bit security from the cited source
+  bool secure = true;            // passes the 128-bit floor (security.hpp: check_security), never read from files
   std::string source;            // public source of (n, noise) and (k, N, noise)
 
   // The large LWE key's dimension k*N (ciphertexts after a bootstrap, fresh inputs).

@@ -28,6 +28,11 @@ std::vector<uint8_t> serialize_server_key(const ServerKey& key);
 ServerKey deserialize_server_key(std::span<const uint8_t> bytes, const ParameterSet* expected,
                                  std::string_view what = "server key", int threads = 1);
 
+// Seed-compressed ciphertexts under the large key: the seed and one body each (8 bytes per ciphertext).
+std::vector<uint8_t> serialize_seeded_ciphertexts(const ParameterSet& params, const SeededCiphertexts& seeded);
+SeededCiphertexts deserialize_seeded_ciphertexts(std::span<const uint8_t> bytes, const ParameterSet& expected,
+                                                 std::string_view what = "ciphertexts");
+
 // Ciphertexts under the large key (k*N + 1 words each).
 std::vector<uint8_t> serialize_ciphertexts(const ParameterSet& params, std::span<const LweCiphertext> ciphertexts);
 std::vector<LweCiphertext> deserialize_ciphertexts(std::span<const uint8_t> bytes, const ParameterSet& expected,
