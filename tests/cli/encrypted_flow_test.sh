@@ -19,7 +19,9 @@ must compile --model qat.fhm --out qat.fhc --client client.part --server server.
 printf 'x,y,label\n0.1,0.1,0\n0.9,0.2,1\n0.5,0.5,0\n0.2,0.8,1\n0.7,0.7,0\n0.95,0.95,0\n' > points.csv
 
 must keygen --client client.part --secret-key secret.key --evaluation-keys evaluation.keys --json keygen.json
-must encrypt --client client.part --secret-key secret.key --input points.csv --drop-column label --out inputs.enc
+must encrypt --client client.part --secret-key secret.key --input points.csv --drop-column label --out inputs.enc \
+  --json encrypt.json
+grep -q '"bytes_per_ciphertext": 8' encrypt.json || fail "encrypt --json: inputs are not seed-compressed (8 bytes each)"
 must run --server server.part --evaluation-keys evaluation.keys --input inputs.enc --out results.enc
 "$fhenn" decrypt --client client.part --secret-key secret.key --input results.enc --out encrypted.csv \
   || fail "decrypt exited non-zero"
@@ -65,7 +67,7 @@ expect_error "not a 'fhenn-server-part'" run --server client.part --evaluation-k
   --input inputs.enc
 expect_error "it holds a 'fhenn-evaluation-keys'" decrypt --client client.part --secret-key evaluation.keys \
   --input results.enc
-head -c 5000 inputs.enc > truncated.enc
+head -c -40 inputs.enc > truncated.enc
 expect_error "truncated" run --server server.part --evaluation-keys evaluation.keys --input truncated.enc
 cp results.enc corrupted.enc
 printf '\x55' | dd of=corrupted.enc bs=1 seek=3000 conv=notrunc 2> /dev/null
