@@ -70,26 +70,15 @@ void write_layer(ByteWriter& out, const QuantizedLayer& layer) {
   write_optional_quantizer(out, layer.output_quantizer);
 }
 
-// A count-prefixed vector, charged to the integer model's budget before it is allocated.
-template <typename T>
-std::vector<T> read_charged(ByteReader& in, SizeBudget& budget) {
-  const uint64_t n = in.count(ir::kMaxCircuitElements, sizeof(T));
-  budget.charge(n);
-  const auto bytes = in.raw(n * sizeof(T));
-  std::vector<T> values(n);
-  if (n != 0) std::memcpy(values.data(), bytes.data(), bytes.size());
-  return values;
-}
-
 QuantizedLayer read_layer(ByteReader& in, SizeBudget& budget) {
   QuantizedLayer layer;
   layer.name = in.str(4096);
   layer.in_features = read_small_int(in, 1 << 24, "a layer size");
   layer.out_features = read_small_int(in, 1 << 24, "a layer size");
-  layer.weights = read_charged<int64_t>(in, budget);
+  layer.weights = in.vec<int64_t>(ir::kMaxCircuitElements, budget);
   layer.input_quantizer = read_quantizer(in);
   layer.weight_quantizer = read_quantizer(in);
-  layer.bias = read_charged<double>(in, budget);
+  layer.bias = in.vec<double>(ir::kMaxCircuitElements, budget);
   layer.activation = read_activation(in);
   layer.rounding_shift = read_small_int(in, 40, "a rounding shift");
   layer.output_quantizer = read_optional_quantizer(in);

@@ -66,23 +66,13 @@ int read_int(ByteReader& in) {
   return static_cast<int>(v);
 }
 
-// A count-prefixed vector of doubles, charged to the model's budget before it is allocated.
-std::vector<double> read_doubles(ByteReader& in, SizeBudget& budget) {
-  const uint64_t n = in.count(kMaxParameters, sizeof(double));
-  budget.charge(n);
-  const auto bytes = in.raw(n * sizeof(double));
-  std::vector<double> values(n);
-  if (n != 0) std::memcpy(values.data(), bytes.data(), bytes.size());
-  return values;
-}
-
 DenseLayer read_layer(ByteReader& in, SizeBudget& budget) {
   DenseLayer layer;
   layer.name = in.str(4096);
   layer.in_features = read_int(in);
   layer.out_features = read_int(in);
-  layer.weight = read_doubles(in, budget);
-  layer.bias = read_doubles(in, budget);
+  layer.weight = in.vec<double>(kMaxParameters, budget);
+  layer.bias = in.vec<double>(kMaxParameters, budget);
   const uint8_t activation = in.u8();
   FHENN_CHECK(activation <= static_cast<uint8_t>(Activation::relu), in.what(), " is corrupted: activation code ",
               int{activation});

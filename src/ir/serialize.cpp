@@ -47,16 +47,6 @@ void write_payload(ByteWriter& out, const Node& node) {
   }
 }
 
-// A count-prefixed vector of int64, charged to the circuit's budget before it is allocated.
-std::vector<int64_t> read_int64s(ByteReader& in, SizeBudget& budget) {
-  const uint64_t n = in.count(kMaxCircuitElements, sizeof(int64_t));
-  budget.charge(n);
-  const auto bytes = in.raw(n * sizeof(int64_t));
-  std::vector<int64_t> values(n);
-  if (n != 0) std::memcpy(values.data(), bytes.data(), bytes.size());
-  return values;
-}
-
 OpPayload read_payload(ByteReader& in, OpKind kind, SizeBudget& budget) {
   switch (kind) {
     case OpKind::input: {
@@ -64,8 +54,8 @@ OpPayload read_payload(ByteReader& in, OpKind kind, SizeBudget& budget) {
       return InputOp{Range{min, in.i64()}};
     }
     case OpKind::dot_product: {
-      auto weights = read_int64s(in, budget);
-      return DotProductOp{std::move(weights), read_int64s(in, budget)};
+      auto weights = in.vec<int64_t>(kMaxCircuitElements, budget);
+      return DotProductOp{std::move(weights), in.vec<int64_t>(kMaxCircuitElements, budget)};
     }
     case OpKind::round: {
       const int64_t shift = in.i64();
@@ -79,7 +69,7 @@ OpPayload read_payload(ByteReader& in, OpKind kind, SizeBudget& budget) {
       op.tables.resize(tables);
       for (LookupTable& t : op.tables) {
         t.input_min = in.i64();
-        t.values = read_int64s(in, budget);
+        t.values = in.vec<int64_t>(kMaxCircuitElements, budget);
       }
       return op;
     }

@@ -1,4 +1,4 @@
-// The checkerboard data set of the reference (facts.md section 1) and a checked CSV loader for a user's data.
+// The checkerboard data set of the reference (Concrete ML documentation) and a checked CSV loader for a user's data.
 #include "fhenn/nn/dataset.hpp"
 
 #include <algorithm>

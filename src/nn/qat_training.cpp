@@ -28,7 +28,7 @@ int largest_row_count(const QatNet& net) {
 // per-neuron pruning, AdamW at the reference's lr 1e-3 and weight decay 0.01, batch 1. The guide's constant
 // activation quantizer (integers 0..3 after the ReLU) keeps the accumulator narrowest; with rounding on the
 // sparser network a learned QuantReLU (0..7) spreads the activation over the accumulator range so that its kept
-// MSBs still resolve it (measured with seed 0: see the report of issue 5).
+// MSBs still resolve it (measured with seed 0).
 QatTrainOptions guide_options(uint64_t seed, int max_non_zero, std::optional<int> rounding_bits, int epochs,
                               ActivationMode activation) {
   QatTrainOptions options;

@@ -80,7 +80,7 @@ struct GlweOption {
 };
 
 // TFHE-rs shortint v1_4 / v1_1 classic KS-PBS parameters (tfhe-rs/tfhe/src/shortint/parameters), as listed in
-// /work/shared/reference/tfhe-parameters.md.
+// the TFHE-rs sources.
 const LweOption kLweOptions[] = {
     {837, NoiseDistribution::gaussian(3.375e-6), "TFHE-rs PARAM_MESSAGE_1_CARRY_1_KS_PBS_GAUSSIAN_2M128: n=837"},
     {866, NoiseDistribution::gaussian(2.046e-6), "TFHE-rs PARAM_MESSAGE_2_CARRY_2_KS_PBS_GAUSSIAN_2M128: n=866"},

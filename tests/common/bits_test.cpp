@@ -1,4 +1,4 @@
-// Tests of bit widths as the reference defines them (facts.md section 4).
+// Tests of bit widths as the reference defines them (Concrete ML documentation).
 #include "fhenn/common/bits.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Tests of the checkerboard data set (facts.md section 1) and of the CSV loader's checks.
+// Tests of the checkerboard data set (Concrete ML documentation) and of the CSV loader's checks.
 #include "fhenn/nn/dataset.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Quantization-aware layers: forward values and gradients against facts.md section 5 (Brevitas semantics).
+// Quantization-aware layers: forward values and gradients against the Concrete ML documentation (Brevitas semantics).
 #include "fhenn/nn/qat_layers.hpp"
 
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-// Tests of the post-training quantizer formulas (facts.md section 3) and of rounding shifts for ranges.
+// Tests of the post-training quantizer formulas (Concrete ML documentation) and of rounding shifts for ranges.
 #include "fhenn/quant/ptq.hpp"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // `fhenn experiment ptq`: reproduces the guide's two PTQ tables (hidden sizes; pruned 100-neuron networks) over
-// R seeded training runs, beside the reference's figures (facts.md section 6).
+// R seeded training runs, beside the reference's figures (Concrete ML documentation).
 #include <iostream>
 #include <memory>
 #include <mutex>

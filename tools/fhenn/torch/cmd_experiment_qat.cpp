@@ -1,5 +1,5 @@
 // `fhenn experiment qat`: the guide's QAT experiment (100 hidden, 3 bits, pruned; with rounding) trained, compiled
-// and run in the clear, beside the reference's figures (facts.md section 6).
+// and run in the clear, beside the reference's figures (Concrete ML documentation).
 #include <algorithm>
 #include <chrono>
 #include <cmath>

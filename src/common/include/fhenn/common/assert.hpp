@@ -43,18 +43,8 @@ std::string describe_pair(const A& a, const B& b) {
 #define FHENN_REQUIRE_LT(a, b) FHENN_REQUIRE_OP(a, <, b)
 
 #if defined(FHENN_ENABLE_ASSERTS)
-#define FHENN_ASSERT(condition)                                                            \
-  do {                                                                                     \
-    if (!(condition)) ::fhenn::detail::assertion_failed(#condition, "", __FILE__, __LINE__); \
-  } while (false)
-#define FHENN_ASSERT_OP(a, op, b)                                                                        \
-  do {                                                                                                   \
-    const auto& fhenn_a_ = (a);                                                                          \
-    const auto& fhenn_b_ = (b);                                                                          \
-    if (!(fhenn_a_ op fhenn_b_))                                                                         \
-      ::fhenn::detail::assertion_failed(#a " " #op " " #b, ::fhenn::detail::describe_pair(fhenn_a_, fhenn_b_), \
-                                        __FILE__, __LINE__);                                             \
-  } while (false)
+#define FHENN_ASSERT(condition) FHENN_REQUIRE(condition)
+#define FHENN_ASSERT_OP(a, op, b) FHENN_REQUIRE_OP(a, op, b)
 #else
 #define FHENN_ASSERT(condition) ((void)0)
 #define FHENN_ASSERT_OP(a, op, b) ((void)0)

@@ -89,6 +89,17 @@ class ByteReader {
     offset_ += n * sizeof(T);
     return out;
   }
+  // The same, with the count also charged to `budget` (one artifact's total) before anything is allocated.
+  template <typename T>
+  std::vector<T> vec(size_t max_count, SizeBudget& budget) {
+    static_assert(std::is_trivially_copyable_v<T>);
+    const uint64_t n = count(max_count, sizeof(T));
+    budget.charge(n);
+    std::vector<T> out(n);
+    if (n != 0) std::memcpy(out.data(), data_.data() + offset_, n * sizeof(T));
+    offset_ += n * sizeof(T);
+    return out;
+  }
   // A count, checked against a limit and against the bytes left (elements of `element_size` bytes each).
   uint64_t count(uint64_t max_count, size_t element_size) {
     const uint64_t n = u64();

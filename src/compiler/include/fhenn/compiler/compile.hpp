@@ -22,7 +22,7 @@ using quant::NBits;
 
 struct PtqOptions {
   NBits n_bits = NBits::uniform(3);
-  // Keep this many most significant bits of every accumulator before its table lookup (facts.md 7). The shift
+  // Keep this many most significant bits of every accumulator before its table lookup (Concrete ML documentation). The shift
   // is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
   std::optional<int> rounding_threshold_bits;
 };
@@ -50,12 +50,12 @@ struct CompiledModel {
   std::optional<int> rounding_threshold_bits;
 };
 
-// Post-training quantization (facts.md 3): calibrates on `calibration` (one row per sample), quantizes the
+// Post-training quantization (Concrete ML documentation): calibrates on `calibration` (one row per sample), quantizes the
 // weights symmetrically and the activations asymmetrically, lowers to the circuit, measures bit widths on
 // the calibration set. Throws fhenn::Error for a bad model, options or calibration set.
 CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, const PtqOptions& options);
 
-// QAT import (issue 5): the trained quantizers as they are, nothing re-calibrated; `inputs_for_ranges` only
+// QAT import: the trained quantizers as they are, nothing re-calibrated; `inputs_for_ranges` only
 // measures the seen bit widths. Throws fhenn::Error naming a tensor without its quantizer.
 CompiledModel compile_qat(const QatMlp& model, const Matrix& inputs_for_ranges);
 

@@ -43,7 +43,7 @@ struct QatLayer {
 
 // A network trained with quantizers in the loop (QATPrunedSimpleNet and its generalisations).
 // Rounding-aware training: rounding_threshold_bits = r keeps the r most significant bits of each
-// accumulator before its table lookup (facts.md section 7); the circuit must do the same.
+// accumulator before its table lookup (Concrete ML documentation); the circuit must do the same.
 struct QatMlp {
   int input_size = 0;
   std::optional<quant::UniformQuantizer> input_quantizer;  // the client's quantizer; missing: an error

@@ -1,4 +1,4 @@
-// Labelled data sets: the reference's checkerboard (facts.md section 1) and a user's CSV.
+// Labelled data sets: the reference's checkerboard (Concrete ML documentation) and a user's CSV.
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,7 @@
 
 namespace fhenn::nn {
 
-// layer:  the reference's torch.nn.utils.prune.l1_unstructured (facts.md section 2): in a [fan_out, fan_in]
+// layer:  the reference's torch.nn.utils.prune.l1_unstructured (Concrete ML documentation): in a [fan_out, fan_in]
 //         weight with fan_in > max_non_zero, the (fan_in - max_non_zero) * fan_out smallest |w| of the whole
 //         tensor are zeroed, so "max_non_zero per neuron" holds only on average.
 // neuron: every output neuron (row) keeps its max_non_zero largest |w|, which bounds every accumulator.

@@ -10,7 +10,7 @@
 
 namespace fhenn::nn {
 
-// Gradient of the clamp in a fake quantizer (facts.md section 5): activations get zero gradient where the
+// Gradient of the clamp in a fake quantizer (Concrete ML documentation): activations get zero gradient where the
 // clamp is active (Brevitas TensorClamp), weights pass straight through both clamp and round (TensorClampSte).
 enum class ClampGradient { zero_where_clamped, straight_through };
 

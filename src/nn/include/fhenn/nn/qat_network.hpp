@@ -15,7 +15,7 @@
 
 namespace fhenn::nn {
 
-// How the input quantizer's scale is chosen (issue 5, item 7).
+// How the input quantizer's scale is chosen.
 enum class InputRange {
   unit,      // the guide: QuantIdentity, constant, signed narrow on [-1, 1]: scale 1 / (2^(b-1) - 1)
   positive,  // constant, unsigned on [0, 1]: scale 1 / (2^b - 1), for features known to lie in [0, 1]; at b = 2 it
@@ -67,7 +67,7 @@ struct QatNetOptions {
   int weight_bits = 0;  // the linear layers' weight bits; 0: `bits` (2: ternary weights, ||w_i||^2 = non-zeros)
   InputRange input_range = InputRange::unit;
   ActivationMode activation = ActivationMode::learned;
-  // Rounding-aware training (facts.md section 7): each hidden layer's accumulator keeps its r most significant
+  // Rounding-aware training (Concrete ML documentation): each hidden layer's accumulator keeps its r most significant
   // bits before the table lookup, as the circuit does.
   std::optional<int> rounding_threshold_bits;
   // Training-time model of the encrypted runtime's approximate rounding (see round_accumulator), as a fraction of

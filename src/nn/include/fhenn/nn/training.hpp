@@ -1,4 +1,4 @@
-// Training a classifier with the reference's recipe (facts.md section 2), every part configurable.
+// Training a classifier with the reference's recipe (Concrete ML documentation), every part configurable.
 #pragma once
 
 #include <torch/torch.h>

@@ -1,4 +1,4 @@
-// Post-training quantization (facts.md section 3): options, calibration statistics and derived quantizers.
+// Post-training quantization (Concrete ML documentation): options, calibration statistics and derived quantizers.
 #pragma once
 
 #include <cstdint>
@@ -34,7 +34,7 @@ struct TensorStatistics {
   static TensorStatistics of(std::span<const double> values);
 };
 
-// offset = 2^(n-1) if signed, else 0 (facts.md 3, formula (Q1) of docs/circuit.md).
+// offset = 2^(n-1) if signed, else 0 (Concrete ML documentation, formula (Q1) of docs/circuit.md).
 int64_t quantizer_offset(int bits, bool is_signed);
 
 // Symmetric quantizer (weights), formula (Q2): zero point 0, scale = max(|rmin|, |rmax|) / (2^(n-1) - 1),

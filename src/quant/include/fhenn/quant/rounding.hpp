@@ -1,4 +1,4 @@
-// Rounding an accumulator to its most significant bits before a table lookup (facts.md section 7).
+// Rounding an accumulator to its most significant bits before a table lookup (Concrete ML documentation).
 #pragma once
 
 #include <cstdint>

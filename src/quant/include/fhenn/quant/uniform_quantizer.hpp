@@ -8,7 +8,7 @@ namespace fhenn::quant {
 // q = clamp(round_half_even(x / scale) + zero_point, qmin, qmax)  and  x ~= scale * (q - zero_point).
 // Signed b bits: [-2^(b-1), 2^(b-1)-1], or [-(2^(b-1)-1), 2^(b-1)-1] when narrow_range;
 // unsigned b bits: [0, 2^b-1], or [0, 2^b-2] when narrow_range (Brevitas conventions).
-// QAT quantizers (Brevitas, facts.md section 5) have zero_point 0 and clamp before rounding, which for
+// QAT quantizers (Brevitas, the Concrete ML documentation) have zero_point 0 and clamp before rounding, which for
 // zero_point 0 gives the same integers as rounding then clamping.
 struct UniformQuantizer {
   int bits = 8;

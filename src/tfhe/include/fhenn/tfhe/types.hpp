@@ -38,7 +38,7 @@ struct NoiseStdDev {
   constexpr explicit NoiseStdDev(double v) : value(v) {}
 };
 
-// Encoding (issue 3, item 1): a p-bit message m in [0, 2^p) with one padding bit is the torus value m * 2^(63-p),
+// Encoding: a p-bit message m in [0, 2^p) with one padding bit is the torus value m * 2^(63-p),
 // i.e. m * Delta with Delta = 2^-(p+1). Signed messages wrap modulo 2^(p+1) (the padding bit absorbs the sign).
 constexpr Torus encode_message(int64_t m, size_t message_bits) {
   return static_cast<Torus>(m) << (63 - message_bits);
