@@ -11,10 +11,10 @@ namespace fhenn::fuzz {
 
 inline constexpr SealedKind kModelKinds[] = {{compiler::kFloatMlpArtifactKind, compiler::kModelFormatVersion},
                                              {compiler::kQatMlpArtifactKind, compiler::kModelFormatVersion}};
-inline constexpr SealedKind kCompiledKinds[] = {{"fhenn-compiled-model", 2}};
+inline constexpr SealedKind kCompiledKinds[] = {{"fhenn-compiled-model", 3}};
 inline constexpr SealedKind kCircuitKinds[] = {{ir::kCircuitArtifactKind, ir::kCircuitFormatVersion}};
 inline constexpr SealedKind kClientPartKinds[] = {{"fhenn-client-part", deploy::kClientPartFormatVersion}};
-inline constexpr SealedKind kServerPartKinds[] = {{"fhenn-server-part", deploy::kDeployFormatVersion}};
+inline constexpr SealedKind kServerPartKinds[] = {{"fhenn-server-part", deploy::kServerPartFormatVersion}};
 inline constexpr SealedKind kSecretKeysKinds[] = {{"fhenn-secret-keys", deploy::kDeployFormatVersion}};
 // An INSECURE set far smaller than any real one (n = 32, N = 64): its evaluation keys take 40 kB where the smallest
 // secure set's take 17 MB, so that a valid key is a seed the fuzzer can mutate quickly. Fuzzing only.

@@ -13,7 +13,7 @@ namespace fhenn::compiler {
 namespace {
 
 constexpr const char* kCompiledArtifactKind = "fhenn-compiled-model";
-constexpr uint32_t kCompiledFormatVersion = 2;  // 2: lookup index bits in the report
+constexpr uint32_t kCompiledFormatVersion = 3;  // 2: lookup index bits in the report; 3: shaped circuits
 // The fewest bytes a quantizer, an output dequantization, an integer layer and a report node take.
 constexpr size_t kMinQuantizerBytes = 8 + 1 + 1 + 8 + 8;
 constexpr size_t kMinDequantizationBytes = 8 + 8 + 8 + 8 + 1 + 1;

@@ -149,11 +149,11 @@ std::vector<uint8_t> serialize_server_part(const ServerPart& part) {
   ByteWriter out;
   out.str(part.model_id);
   out.raw(server_content(part.circuit, part.plan));
-  return seal_artifact(kServerPartKind, kDeployFormatVersion, out.bytes());
+  return seal_artifact(kServerPartKind, kServerPartFormatVersion, out.bytes());
 }
 
 ServerPart deserialize_server_part(std::span<const uint8_t> bytes, const std::string& what) {
-  const auto payload = open_artifact(bytes, kServerPartKind, kDeployFormatVersion, what);
+  const auto payload = open_artifact(bytes, kServerPartKind, kServerPartFormatVersion, what);
   ByteReader in(payload, what);
   ServerPart part;
   part.model_id = in.str(128);

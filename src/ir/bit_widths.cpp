@@ -11,18 +11,29 @@
 namespace fhenn::ir {
 namespace {
 
-std::vector<bool> lookup_operands(const Circuit& circuit) {
-  std::vector<bool> feeds(circuit.nodes().size(), false);
+// Per node: the number of tables of the lookup that reads it (0 when no lookup does; the fewest when several do:
+// the coarsest sharing has the widest spans).
+std::vector<size_t> lookup_operand_tables(const Circuit& circuit) {
+  std::vector<size_t> tables(circuit.nodes().size(), 0);
   for (const Node& node : circuit.nodes()) {
-    if (node.kind() == OpKind::table_lookup) feeds[node.operands[0]] = true;
+    if (const auto* lookup = std::get_if<TableLookupOp>(&node.op)) {
+      size_t& count = tables[node.operands[0]];
+      count = count == 0 ? lookup->tables.size() : std::min(count, lookup->tables.size());
+    }
   }
-  return feeds;
+  return tables;
 }
 
-// The widest element span: the table index bits when each element is read from its own minimum.
-int widest_element_span_bits(std::span<const Range> elements) {
+// The widest span over the elements that share a table: the table index bits when each table is read from the
+// smallest value of its elements (per element, per channel or one for all).
+int widest_table_span_bits(std::span<const Range> elements, size_t tables) {
+  const size_t per_table = elements.size() / tables;
   int bits = 0;
-  for (const Range& r : elements) bits = std::max(bits, unsigned_bits(static_cast<uint64_t>(r.max - r.min)));
+  for (size_t t = 0; t < tables; ++t) {
+    Range all = elements[t * per_table];
+    for (size_t i = t * per_table; i < (t + 1) * per_table; ++i) all = all.hull(elements[i]);
+    bits = std::max(bits, unsigned_bits(static_cast<uint64_t>(all.max - all.min)));
+  }
   return bits;
 }
 
@@ -35,7 +46,7 @@ std::string range_text(const Range& r) {
 BitWidthReport bit_width_report(const Circuit& circuit, const SeenRanges& seen) {
   FHENN_CHECK(seen.samples() > 0, "bit widths need at least one sample of the input set");
   const auto worst = guaranteed_element_ranges(circuit);
-  const auto feeds = lookup_operands(circuit);
+  const auto lookup_tables = lookup_operand_tables(circuit);
   BitWidthReport report;
   report.samples = seen.samples();
   for (NodeId id = 0; id < circuit.nodes().size(); ++id) {
@@ -50,7 +61,7 @@ BitWidthReport bit_width_report(const Circuit& circuit, const SeenRanges& seen) 
                    seen_range.bits(),
                    worst_range.values,
                    worst_range.bits(),
-                   feeds[id],
+                   lookup_tables[id] > 0,
                    traits(node.kind()).is_integer_node};
     if (w.is_integer_node) {
       report.accumulator_bits = std::max(report.accumulator_bits, w.seen_bits);
@@ -60,8 +71,8 @@ BitWidthReport bit_width_report(const Circuit& circuit, const SeenRanges& seen) 
       // A lookup reads its operand's values only, not a dot product's intermediate sum.
       report.max_lookup_input_bits = std::max(report.max_lookup_input_bits, w.seen.bits());
       report.worst_case_max_lookup_input_bits = std::max(report.worst_case_max_lookup_input_bits, w.worst_case.bits());
-      w.seen_index_bits = widest_element_span_bits(seen.element_ranges(id));
-      w.worst_case_index_bits = widest_element_span_bits(worst[id]);
+      w.seen_index_bits = widest_table_span_bits(seen.element_ranges(id), lookup_tables[id]);
+      w.worst_case_index_bits = widest_table_span_bits(worst[id], lookup_tables[id]);
       report.max_lookup_index_bits = std::max(report.max_lookup_index_bits, w.seen_index_bits);
       report.worst_case_max_lookup_index_bits =
           std::max(report.worst_case_max_lookup_index_bits, w.worst_case_index_bits);

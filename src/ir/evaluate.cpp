@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "fhenn/common/assert.hpp"
+#include "fhenn/ir/linear_terms.hpp"
 #include "fhenn/quant/rounding.hpp"
 
 namespace fhenn::ir {
@@ -23,7 +24,31 @@ void evaluate_round(const RoundOp& op, std::span<const int64_t> operand, std::sp
 }
 
 void evaluate_table_lookup(const TableLookupOp& op, std::span<const int64_t> operand, std::span<int64_t> out) {
-  for (size_t i = 0; i < out.size(); ++i) out[i] = op.tables[i].at(operand[i]);
+  const size_t per_table = out.size() / op.tables.size();
+  for (size_t i = 0; i < out.size(); ++i) out[i] = op.tables[i / per_table].at(operand[i]);
+}
+
+void evaluate_node(const Circuit& circuit, NodeId id, std::span<int64_t> node_values) {
+  const Node& node = circuit.node(id);
+  const std::span<int64_t> out = node_values.subspan(circuit.value_offset(id), node.width);
+  if (traits(node.kind()).is_linear) {
+    evaluate_linear(circuit, id, node_values, out);
+    return;
+  }
+  const auto operand = node_slice(circuit, node.operands.at(0), node_values);
+  switch (node.kind()) {
+    case OpKind::round:
+      evaluate_round(std::get<RoundOp>(node.op), operand, out);
+      break;
+    case OpKind::table_lookup:
+      evaluate_table_lookup(std::get<TableLookupOp>(node.op), operand, out);
+      break;
+    case OpKind::output:
+      std::copy(operand.begin(), operand.end(), out.begin());
+      break;
+    default:
+      FHENN_ASSERT(false && "evaluate_node: inputs are copied by the caller, linear ops evaluated above");
+  }
 }
 
 void evaluate_nodes(const Circuit& circuit, std::span<const int64_t> inputs, std::span<int64_t> node_values) {
@@ -32,27 +57,13 @@ void evaluate_nodes(const Circuit& circuit, std::span<const int64_t> inputs, std
   size_t next_input = 0;
   for (NodeId id = 0; id < circuit.nodes().size(); ++id) {
     const Node& node = circuit.node(id);
-    const std::span<int64_t> out = node_values.subspan(circuit.value_offset(id), node.width);
-    const std::span<const int64_t> operand =
-        node.operands.empty() ? std::span<const int64_t>() : node_slice(circuit, node.operands[0], node_values);
-    switch (node.kind()) {
-      case OpKind::input:
-        std::copy_n(inputs.begin() + static_cast<std::ptrdiff_t>(next_input), node.width, out.begin());
-        next_input += node.width;
-        break;
-      case OpKind::dot_product:
-        evaluate_dot_product(std::get<DotProductOp>(node.op), operand, out);
-        break;
-      case OpKind::round:
-        evaluate_round(std::get<RoundOp>(node.op), operand, out);
-        break;
-      case OpKind::table_lookup:
-        evaluate_table_lookup(std::get<TableLookupOp>(node.op), operand, out);
-        break;
-      case OpKind::output:
-        std::copy(operand.begin(), operand.end(), out.begin());
-        break;
+    if (node.kind() != OpKind::input) {
+      evaluate_node(circuit, id, node_values);
+      continue;
     }
+    std::copy_n(inputs.begin() + static_cast<std::ptrdiff_t>(next_input), node.width,
+                node_values.begin() + static_cast<std::ptrdiff_t>(circuit.value_offset(id)));
+    next_input += node.width;
   }
 }
 

@@ -49,6 +49,32 @@ void print_table_lookup(std::ostringstream& out, const TableLookupOp& op, const 
   }
 }
 
+void print_conv2d(std::ostringstream& out, const Conv2dOp& op, const PrintOptions& options) {
+  const auto non_zero = std::count_if(op.kernel.begin(), op.kernel.end(), [](int64_t w) { return w != 0; });
+  const auto [lo, hi] = std::minmax_element(op.kernel.begin(), op.kernel.end());
+  out << "  kernel " << op.kernel_h << "x" << op.kernel_w << ", stride " << op.stride_h << "x" << op.stride_w
+      << ", padding " << op.pad_top << "," << op.pad_left << "," << op.pad_bottom << "," << op.pad_right << " (value "
+      << op.pad_value << ")";
+  if (op.dilation_h != 1 || op.dilation_w != 1) out << ", dilation " << op.dilation_h << "x" << op.dilation_w;
+  if (op.groups != 1) out << ", " << op.groups << " groups";
+  out << ", " << op.kernel.size() << " weights, " << non_zero << " non-zero in [" << *lo << ", " << *hi << "]"
+      << (op.constants.empty() ? ", no constants" : ", with constants");
+  if (!options.weights) return;
+  out << "\n      kernel: ";
+  print_values(out, op.kernel.data(), op.kernel.size());
+  if (!op.constants.empty()) {
+    out << "\n      constants: ";
+    print_values(out, op.constants.data(), op.constants.size());
+  }
+}
+
+void print_operands(std::ostringstream& out, const Node& node) {
+  if (node.operands.empty()) return;
+  out << " (";
+  for (size_t k = 0; k < node.operands.size(); ++k) out << (k == 0 ? "%" : ", %") << node.operands[k];
+  out << ")";
+}
+
 }  // namespace
 
 std::string print_circuit(const Circuit& circuit, const PrintOptions& options) {
@@ -58,8 +84,9 @@ std::string print_circuit(const Circuit& circuit, const PrintOptions& options) {
   const auto worst = guaranteed_element_ranges(circuit);
   for (NodeId id = 0; id < circuit.nodes().size(); ++id) {
     const Node& node = circuit.node(id);
-    out << "%" << id << " = " << traits(node.kind()).name << " " << node.name << " [" << node.width << "]";
-    if (!node.operands.empty()) out << " (%" << node.operands[0] << ")";
+    out << "%" << id << " = " << traits(node.kind()).name << " " << node.name << " [" << shape_text(node.shape)
+        << "]";
+    print_operands(out, node);
     const Range r = node_range(node, worst[id]).values;
     out << "  range [" << r.min << ", " << r.max << "]";
     const size_t operand_width = node.operands.empty() ? 0 : circuit.node(node.operands[0]).width;
@@ -67,6 +94,16 @@ std::string print_circuit(const Circuit& circuit, const PrintOptions& options) {
       print_dot_product(out, node, *dot, operand_width, options);
     if (const auto* round = std::get_if<RoundOp>(&node.op)) out << "  drops " << round->shift << " low bits";
     if (const auto* lookup = std::get_if<TableLookupOp>(&node.op)) print_table_lookup(out, *lookup, options);
+    if (const auto* conv = std::get_if<Conv2dOp>(&node.op)) print_conv2d(out, *conv, options);
+    if (const auto* sum = std::get_if<WeightedSumOp>(&node.op)) {
+      out << "  multipliers ";
+      print_values(out, sum->multipliers.data(), sum->multipliers.size());
+      if (sum->constant != 0) out << " + " << sum->constant;
+    }
+    if (const auto* concat = std::get_if<ConcatOp>(&node.op)) out << "  along axis " << concat->axis;
+    if (const auto* slice = std::get_if<SliceOp>(&node.op)) {
+      out << "  starts " << shape_text(slice->starts) << ", steps " << shape_text(slice->steps);
+    }
     out << "\n";
   }
   return out.str();

@@ -8,6 +8,7 @@
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/ir/evaluate.hpp"
+#include "fhenn/ir/linear_terms.hpp"
 #include "fhenn/quant/rounding.hpp"
 
 namespace fhenn::ir {
@@ -29,22 +30,23 @@ int64_t checked_add(int64_t a, int64_t b, const Node& node) {
   return r;
 }
 
-// (R2): each product's extremes are at the operand's endpoints, chosen by the weight's sign.
-std::vector<Range> dot_product_ranges(const Node& node, std::span<const Range> operand) {
-  const auto& op = std::get<DotProductOp>(node.op);
+// (R2): each term's extremes are at its operand element's endpoints, chosen by the weight's sign; the constant
+// is added last, as the evaluation does.
+std::vector<Range> linear_ranges(const Node& node, const std::vector<Node>& nodes,
+                                 const std::vector<std::vector<Range>>& ranges) {
+  const LinearTerms terms(node, nodes);
   std::vector<Range> out(node.width);
   for (size_t i = 0; i < node.width; ++i) {
-    int64_t low = op.constants.empty() ? 0 : checked_add(0, op.constants[i], node);
-    int64_t high = low;
-    for (size_t j = 0; j < operand.size(); ++j) {
-      const int64_t w = op.weights[i * operand.size() + j];
-      if (w == 0) continue;
-      const int64_t a = checked_mul(w, operand[j].min, node);
-      const int64_t b = checked_mul(w, operand[j].max, node);
+    int64_t low = 0;
+    int64_t high = 0;
+    const int64_t constant = terms.visit(i, [&](size_t slot, size_t j, int64_t w) {
+      const Range r = ranges[node.operands[slot]][j];
+      const int64_t a = checked_mul(w, r.min, node);
+      const int64_t b = checked_mul(w, r.max, node);
       low = checked_add(low, std::min(a, b), node);
       high = checked_add(high, std::max(a, b), node);
-    }
-    out[i] = {low, high};
+    });
+    out[i] = {checked_add(low, constant, node), checked_add(high, constant, node)};
   }
   return out;
 }
@@ -64,7 +66,7 @@ std::vector<Range> table_ranges(const Node& node, std::span<const Range> operand
   const auto& tables = std::get<TableLookupOp>(node.op).tables;
   std::vector<Range> out(node.width);
   for (size_t i = 0; i < node.width; ++i) {
-    const LookupTable& t = tables[i];
+    const LookupTable& t = tables[table_index(std::get<TableLookupOp>(node.op), node.width, i)];
     const int64_t first = std::clamp(operand[i].min, t.input_min, t.input_max()) - t.input_min;
     const int64_t last = std::clamp(operand[i].max, t.input_min, t.input_max()) - t.input_min;
     const auto [lo, hi] = std::minmax_element(t.values.begin() + first, t.values.begin() + last + 1);
@@ -96,7 +98,7 @@ std::vector<std::vector<Range>> worst_case_element_ranges(const std::vector<Node
         ranges[id].assign(node.width, std::get<InputOp>(node.op).range);
         break;
       case RangeRule::linear_extremes:
-        ranges[id] = dot_product_ranges(node, operand);
+        ranges[id] = linear_ranges(node, nodes, ranges);
         break;
       case RangeRule::monotone_map:
         ranges[id] = round_ranges(node, operand);
@@ -166,7 +168,7 @@ uint64_t evaluation_cost(const Circuit& circuit) {
   uint64_t cost = 0;
   for (const Node& node : circuit.nodes()) {
     cost += node.width;
-    if (const auto* dot = std::get_if<DotProductOp>(&node.op)) cost += dot->weights.size();
+    if (traits(node.kind()).is_linear) cost += node.width * LinearTerms(node, circuit.nodes()).max_terms();
   }
   return cost;
 }

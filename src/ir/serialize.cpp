@@ -11,10 +11,13 @@ namespace fhenn::ir {
 namespace {
 
 constexpr uint64_t kMaxNodes = 1 << 20;
-// The fewest bytes a node takes: op code, name length, operand count, width (an output node has no payload).
-constexpr size_t kMinNodeBytes = 1 + 8 + 8 + 8;
+// The fewest bytes a node takes: op code, name length, operand count, width, shape rank (an output node has no
+// payload).
+constexpr size_t kMinNodeBytes = 1 + 8 + 8 + 8 + 8;
 // The fewest bytes a lookup table takes: its input_min and its entry count.
 constexpr size_t kMinTableBytes = 8 + 8;
+constexpr uint64_t kMaxRank = 8;
+constexpr uint64_t kMaxStoredSize = uint64_t{1} << 32;
 
 void write_payload(ByteWriter& out, const Node& node) {
   switch (node.kind()) {
@@ -43,8 +46,64 @@ void write_payload(ByteWriter& out, const Node& node) {
       break;
     }
     case OpKind::output:
+    case OpKind::reshape:
       break;
+    case OpKind::conv2d: {
+      const auto& op = std::get<Conv2dOp>(node.op);
+      for (size_t v : {op.out_channels, op.kernel_h, op.kernel_w, op.stride_h, op.stride_w, op.dilation_h,
+                       op.dilation_w, op.pad_top, op.pad_left, op.pad_bottom, op.pad_right, op.groups}) {
+        out.u64(v);
+      }
+      out.i64(op.pad_value);
+      out.vec(op.kernel);
+      out.vec(op.constants);
+      break;
+    }
+    case OpKind::weighted_sum: {
+      const auto& op = std::get<WeightedSumOp>(node.op);
+      out.vec(op.multipliers);
+      out.i64(op.constant);
+      break;
+    }
+    case OpKind::concat:
+      out.u64(std::get<ConcatOp>(node.op).axis);
+      break;
+    case OpKind::slice: {
+      const auto& op = std::get<SliceOp>(node.op);
+      out.vec(std::vector<uint64_t>(op.starts.begin(), op.starts.end()));
+      out.vec(std::vector<uint64_t>(op.steps.begin(), op.steps.end()));
+      break;
+    }
   }
+}
+
+// Sizes and indices stored as u64 (the verifier bounds them; a value above size_t is refused here).
+std::vector<size_t> read_sizes(ByteReader& in, uint64_t max_count) {
+  const auto values = in.vec<uint64_t>(max_count);
+  std::vector<size_t> sizes;
+  for (uint64_t v : values) {
+    FHENN_CHECK(v <= kMaxStoredSize, in.what(), " is corrupted: a size of ", v);
+    sizes.push_back(static_cast<size_t>(v));
+  }
+  return sizes;
+}
+
+size_t read_size(ByteReader& in) {
+  const uint64_t v = in.u64();
+  FHENN_CHECK(v <= kMaxStoredSize, in.what(), " is corrupted: a size of ", v);
+  return static_cast<size_t>(v);
+}
+
+Conv2dOp read_conv2d(ByteReader& in, SizeBudget& budget) {
+  Conv2dOp op;
+  for (size_t* v : {&op.out_channels, &op.kernel_h, &op.kernel_w, &op.stride_h, &op.stride_w, &op.dilation_h,
+                    &op.dilation_w, &op.pad_top, &op.pad_left, &op.pad_bottom, &op.pad_right, &op.groups}) {
+    *v = read_size(in);
+  }
+  op.pad_value = in.i64();
+  op.kernel = in.vec<int64_t>(kMaxCircuitElements, budget);
+  op.constants = in.vec<int64_t>(kMaxCircuitElements, budget);
+  return op;
 }
 
 OpPayload read_payload(ByteReader& in, OpKind kind, SizeBudget& budget) {
@@ -75,6 +134,20 @@ OpPayload read_payload(ByteReader& in, OpKind kind, SizeBudget& budget) {
     }
     case OpKind::output:
       return OutputOp{};
+    case OpKind::conv2d:
+      return read_conv2d(in, budget);
+    case OpKind::weighted_sum: {
+      auto multipliers = in.vec<int64_t>(kMaxCircuitElements, budget);
+      return WeightedSumOp{std::move(multipliers), in.i64()};
+    }
+    case OpKind::reshape:
+      return ReshapeOp{};
+    case OpKind::concat:
+      return ConcatOp{read_size(in)};
+    case OpKind::slice: {
+      auto starts = read_sizes(in, kMaxRank);
+      return SliceOp{std::move(starts), read_sizes(in, kMaxRank)};
+    }
   }
   fail(in.what(), " is corrupted: unknown op");
 }
@@ -88,6 +161,7 @@ void write_circuit(ByteWriter& out, const Circuit& circuit) {
     out.str(node.name);
     out.vec(node.operands);
     out.u64(node.width);
+    out.vec(std::vector<uint64_t>(node.shape.begin(), node.shape.end()));
     write_payload(out, node);
   }
 }
@@ -102,10 +176,12 @@ Circuit read_circuit(ByteReader& in) {
     const uint8_t kind = in.u8();
     FHENN_CHECK(kind < kOpKindCount, in.what(), " is corrupted: op code ", int{kind}, " is not an op");
     node.name = in.str(4096);
-    node.operands = in.vec<NodeId>(4);
+    node.operands = in.vec<NodeId>(1024);  // verify_circuit bounds variadic ops to 1024 operands
     node.width = in.u64();
     values.charge(node.width);
     budget.charge(node.width);
+    node.shape = read_sizes(in, kMaxRank);
+    FHENN_CHECK(!node.shape.empty(), in.what(), " is corrupted: node '", node.name, "' has no shape");
     node.op = read_payload(in, static_cast<OpKind>(kind), budget);
   }
   try {

@@ -8,7 +8,7 @@
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/parallel.hpp"
 #include "fhenn/ir/evaluate.hpp"
-#include "fhenn/quant/rounding.hpp"
+#include "fhenn/ir/linear_terms.hpp"
 #include "fhenn/tfhe/lwe.hpp"
 
 namespace fhenn::runtime {
@@ -26,13 +26,26 @@ tfhe::LookupTable bootstrap_table(const ir::LookupTable& table, int64_t index_mi
                            static_cast<size_t>(lookup.output_encoding_bits));
 }
 
-// The clear value of a folded element (all weights zero): its constant, rounded, looked up.
-int64_t folded_value(const ir::Circuit& circuit, const LookupPlan& lookup, size_t element) {
-  const auto& accumulator = circuit.node(lookup.accumulator);
-  const auto& dot = std::get<ir::DotProductOp>(accumulator.op);
-  const int64_t constant = dot.constants.empty() ? 0 : dot.constants[element];
-  const auto& tables = std::get<ir::TableLookupOp>(circuit.node(lookup.node).op).tables;
-  return tables[element].at(quant::round_msbs(constant, lookup.shift));
+// Per planned lookup, per element: the table entry a folded (constant) element takes. No ciphertext reaches such
+// an element, so its value is the same for every input: the clear circuit's value at the smallest inputs.
+std::vector<std::vector<int64_t>> folded_values(const ir::Circuit& circuit, const EnginePlan& plan) {
+  std::vector<int64_t> inputs;
+  for (ir::NodeId id : circuit.inputs()) {
+    inputs.insert(inputs.end(), circuit.node(id).width, std::get<ir::InputOp>(circuit.node(id).op).range.min);
+  }
+  std::vector<int64_t> values(circuit.node_values_size());
+  ir::evaluate_nodes(circuit, inputs, values);
+  std::vector<std::vector<int64_t>> folded;
+  for (const auto& lookup : plan.lookups) {
+    const auto node_values = ir::node_slice(circuit, lookup.node, values);
+    folded.emplace_back(node_values.begin(), node_values.end());
+  }
+  return folded;
+}
+
+// w * 2^shift modulo 2^64: a clear weight applied to a ciphertext encoded `shift` bits wider than the result.
+tfhe::Torus scaled_weight(int64_t weight, int shift) {
+  return static_cast<tfhe::Torus>(weight) << shift;
 }
 
 }  // namespace
@@ -144,27 +157,36 @@ EncryptedEvaluator::EncryptedEvaluator(const ir::Circuit& circuit, const EngineP
               "', the circuit was planned for '", plan.params.name, "': generate keys for this circuit");
   for (const auto& lookup : plan.lookups) {
     const auto& tables = std::get<ir::TableLookupOp>(circuit.node(lookup.node).op).tables;
+    FHENN_CHECK(lookup.index_min.size() == tables.size(), "the engine plan was made for another circuit");
     auto& built = tables_.emplace_back();
-    for (size_t i = 0; i < tables.size(); ++i) built.push_back(bootstrap_table(tables[i], lookup.index_min[i], lookup));
+    for (size_t t = 0; t < tables.size(); ++t) built.push_back(bootstrap_table(tables[t], lookup.index_min[t], lookup));
   }
+  folded_ = folded_values(circuit, plan);
 }
 
-void EncryptedEvaluator::run_dot_product(ir::NodeId id, size_t samples,
-                                         std::vector<std::vector<tfhe::Torus>>& values) const {
+// (C2), (C6)-(C10) on ciphertexts: out = sum of w * 2^(e_operand - e) * ct + encode(constant), exact modulo 2^64.
+void EncryptedEvaluator::run_linear(ir::NodeId id, size_t samples,
+                                    std::vector<std::vector<tfhe::Torus>>& values) const {
   const ir::Node& node = circuit_.node(id);
-  const auto& op = std::get<ir::DotProductOp>(node.op);
-  const ir::NodeId operand = node.operands[0];
-  const size_t in_width = circuit_.node(operand).width;
+  const ir::LinearTerms terms(node, circuit_.nodes());
   const size_t size = ciphertext_size_;
   const int bits = plan_.encoding_bits[id];
+  std::vector<int> shifts;
+  std::vector<size_t> widths;
+  for (ir::NodeId o : node.operands) {
+    shifts.push_back(plan_.encoding_bits[o] - bits);
+    widths.push_back(circuit_.node(o).width);
+  }
   values[id].assign(samples * node.width * size, 0);
   parallel_for(samples * node.width, threads_, [&](size_t item, int) {
     const size_t s = item / node.width;
-    const size_t o = item % node.width;
-    std::span<const tfhe::Torus> inputs(values[operand].data() + s * in_width * size, in_width * size);
+    const size_t i = item % node.width;
     std::span<tfhe::Torus> out(values[id].data() + item * size, size);
-    tfhe::lwe_dot_product(inputs, std::span(op.weights).subspan(o * in_width, in_width), out);
-    if (!op.constants.empty()) tfhe::add_plaintext_to_lwe(out, encode(op.constants[o], bits));
+    const int64_t constant = terms.visit(i, [&](size_t slot, size_t j, int64_t w) {
+      const tfhe::Torus* in = values[node.operands[slot]].data() + (s * widths[slot] + j) * size;
+      tfhe::add_scaled_lwe(out, std::span<const tfhe::Torus>(in, size), scaled_weight(w, shifts[slot]));
+    });
+    if (constant != 0) tfhe::add_plaintext_to_lwe(out, encode(constant, bits));
   });
 }
 
@@ -173,7 +195,8 @@ void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
   const ir::Node& node = circuit_.node(lookup.node);
   const size_t size = ciphertext_size_;
   const size_t plan_index = static_cast<size_t>(&lookup - plan_.lookups.data());
-  const int accumulator_bits = plan_.encoding_bits[lookup.accumulator];
+  const int lookup_bits = lookup.lookup_bits();
+  const auto& op = std::get<ir::TableLookupOp>(node.op);
   values[lookup.node].assign(samples * node.width * size, 0);
   // Constant elements are trivial ciphertexts; the others run in groups that share each pass over the keys.
   std::vector<size_t> bootstrapped;
@@ -184,8 +207,7 @@ void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
       continue;
     }
     // a trivial ciphertext (0, ..., 0, v * Delta) of the folded value
-    values[lookup.node][item * size + size - 1] =
-        encode(folded_value(circuit_, lookup, i), lookup.output_encoding_bits);
+    values[lookup.node][item * size + size - 1] = encode(folded_[plan_index][i], lookup.output_encoding_bits);
   }
   const size_t group_size = tfhe::kBootstrapGroup;
   const size_t groups = (bootstrapped.size() + group_size - 1) / group_size;
@@ -201,17 +223,19 @@ void EncryptedEvaluator::run_lookup(const LookupPlan& lookup, size_t samples,
     std::vector<std::span<tfhe::Torus>> outs;
     for (size_t b = 0; b < count; ++b) {
       const size_t item = bootstrapped[first + b];
-      const size_t i = item % node.width;
+      const size_t t = ir::table_index(op, node.width, item % node.width);
       std::span<tfhe::Torus> in(shifted[static_cast<size_t>(worker)].data() + b * size, size);
       const tfhe::Torus* accumulator = values[lookup.accumulator].data() + item * size;
-      std::copy(accumulator, accumulator + size, in.begin());
+      // (E5): from the accumulator's encoding to the lookup's (exact modulo 2^64).
+      tfhe::multiply_lwe_by_integer(std::span<const tfhe::Torus>(accumulator, size),
+                                    static_cast<int64_t>(scaled_weight(1, lookup.input_scale_shift)), in);
       // (E2): move the smallest rounded value to index 0; when bits are dropped, add half an accumulator unit so
       // that no integer sits on a rounding boundary (ties still round up, as round_msbs, but noise must now move
       // a value at least half a unit to change its rounding).
-      tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[i] << lookup.shift), accumulator_bits) +
-                                         (lookup.shift > 0 ? tfhe::Torus{1} << (62 - accumulator_bits) : 0));
+      tfhe::add_plaintext_to_lwe(in, encode(-(lookup.index_min[t] << lookup.shift), lookup_bits) +
+                                         (lookup.shift > 0 ? tfhe::Torus{1} << (62 - lookup_bits) : 0));
       ins.push_back(in);
-      tables.push_back(&tables_[plan_index][i]);
+      tables.push_back(&tables_[plan_index][t]);
       outs.emplace_back(values[lookup.node].data() + item * size, size);
     }
     tfhe::keyswitch_bootstrap_group(ins, tables, key_, outs, scratch[static_cast<size_t>(worker)]);
@@ -247,7 +271,12 @@ std::vector<tfhe::LweCiphertext> EncryptedEvaluator::evaluate(std::span<const tf
   for (ir::NodeId id = 0; id < circuit_.nodes().size(); ++id) {
     switch (circuit_.node(id).kind()) {
       case ir::OpKind::dot_product:
-        run_dot_product(id, samples, values);
+      case ir::OpKind::conv2d:
+      case ir::OpKind::weighted_sum:
+      case ir::OpKind::reshape:
+      case ir::OpKind::concat:
+      case ir::OpKind::slice:
+        run_linear(id, samples, values);
         break;
       case ir::OpKind::table_lookup:
         run_lookup(*plan_.lookup_for(id), samples, values, progress);

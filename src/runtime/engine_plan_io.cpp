@@ -33,6 +33,7 @@ void write_plan(ByteWriter& out, const EnginePlan& plan) {
   out.u64(plan.bootstraps_per_sample);
   out.f64(plan.p_error_per_lookup);
   out.f64(plan.predicted_failure_per_lookup);
+  out.f64(plan.predicted_failure_per_output);
 }
 
 EnginePlan read_plan(ByteReader& in, const ir::Circuit& circuit) {
@@ -61,13 +62,15 @@ EnginePlan read_plan(ByteReader& in, const ir::Circuit& circuit) {
     l.squared_norms = in.vec<double>(kMaxElements);
     const auto constant = in.vec<uint8_t>(kMaxElements);
     l.constant.assign(constant.begin(), constant.end());
-    FHENN_CHECK(l.node < circuit.nodes().size() && l.accumulator < circuit.nodes().size() &&
-                    circuit.node(l.node).kind() == ir::OpKind::table_lookup &&
-                    l.index_min.size() == circuit.node(l.node).width && l.squared_norms.size() == l.index_min.size() &&
-                    l.constant.size() == l.index_min.size() && l.shift >= 0 && l.shift <= 62 && l.index_bits >= 1 &&
-                    l.index_bits <= 16 && l.output_encoding_bits >= 1 && l.output_encoding_bits <= 62 &&
-                    plan.encoding_bits[l.accumulator] == l.index_bits + l.shift,
+    const bool is_lookup = l.node < circuit.nodes().size() && circuit.node(l.node).kind() == ir::OpKind::table_lookup;
+    const size_t width = is_lookup ? circuit.node(l.node).width : 0;
+    const size_t tables = is_lookup ? std::get<ir::TableLookupOp>(circuit.node(l.node).op).tables.size() : 0;
+    FHENN_CHECK(is_lookup && l.accumulator < circuit.nodes().size() && l.index_min.size() == tables &&
+                    l.squared_norms.size() == width && l.constant.size() == width && l.shift >= 0 && l.shift <= 62 &&
+                    l.index_bits >= 1 && l.index_bits <= 16 && l.output_encoding_bits >= 1 &&
+                    l.output_encoding_bits <= 62 && plan.encoding_bits[l.accumulator] >= l.lookup_bits(),
                 in.what(), " has a lookup plan that does not match the circuit: the parts belong to different models");
+    l.input_scale_shift = plan.encoding_bits[l.accumulator] - l.lookup_bits();
     plan.lookups.push_back(std::move(l));
   }
   plan.max_index_bits = static_cast<int>(in.i64());
@@ -75,6 +78,7 @@ EnginePlan read_plan(ByteReader& in, const ir::Circuit& circuit) {
   plan.bootstraps_per_sample = in.u64();
   plan.p_error_per_lookup = in.f64();
   plan.predicted_failure_per_lookup = in.f64();
+  plan.predicted_failure_per_output = in.f64();
   return plan;
 }
 

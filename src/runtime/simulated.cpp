@@ -45,7 +45,7 @@ SimulatedExecutor::SimulatedExecutor(const ir::Circuit& circuit, EnginePlan plan
   FHENN_CHECK(plan_.encoding_bits.size() == circuit.nodes().size(),
               "the engine plan was made for another circuit: compile and plan again");
   for (const auto& lookup : plan_.lookups) {
-    const double units_per_torus = std::ldexp(1.0, plan_.encoding_bits[lookup.accumulator] + 1);
+    const double units_per_torus = std::ldexp(1.0, lookup.lookup_bits() + 1);
     auto& sigmas = sigma_.emplace_back();
     for (double norm : lookup.squared_norms) {
       sigmas.push_back(noise_scale * tfhe::noise::pbs_input_stddev(plan_.params, norm) * units_per_torus);
@@ -66,40 +66,30 @@ void SimulatedExecutor::run_sample(std::span<const int64_t> inputs, uint64_t sam
   size_t lookup_index = 0;
   for (ir::NodeId id = 0; id < circuit_.nodes().size(); ++id) {
     const ir::Node& node = circuit_.node(id);
-    auto out = node_values.subspan(circuit_.value_offset(id), node.width);
-    const auto operand = [&](ir::NodeId o) { return ir::node_slice(circuit_, o, node_values); };
-    switch (node.kind()) {
-      case ir::OpKind::input:
-        break;
-      case ir::OpKind::dot_product:
-        ir::evaluate_dot_product(std::get<ir::DotProductOp>(node.op), operand(node.operands[0]), out);
-        break;
-      case ir::OpKind::round:
-        ir::evaluate_round(std::get<ir::RoundOp>(node.op), operand(node.operands[0]), out);
-        break;
-      case ir::OpKind::output:
-        std::copy_n(operand(node.operands[0]).begin(), node.width, out.begin());
-        break;
-      case ir::OpKind::table_lookup: {
-        const LookupPlan& lookup = plan_.lookups[lookup_index];
-        const auto& sigmas = sigma_[lookup_index];
-        ++lookup_index;
-        const auto& tables = std::get<ir::TableLookupOp>(node.op).tables;
-        const auto accumulator = operand(lookup.accumulator);
-        const double box = std::ldexp(1.0, lookup.shift);
-        for (size_t i = 0; i < node.width; ++i) {
-          if (lookup.constant[i]) {  // folded: exact, like the clear executor
-            out[i] = tables[i].at(operand(node.operands[0])[i]);
-            continue;
-          }
-          const double tie_offset = lookup.shift > 0 ? 0.5 : 0.0;  // (E2): half a unit away from every boundary
-          const double phase = static_cast<double>(accumulator[i] - (lookup.index_min[i] << lookup.shift)) +
-                               tie_offset + sigmas[i] * rng.normal();
-          const auto j = static_cast<int64_t>(std::floor(phase / box + 0.5));
-          out[i] = read_table(tables[i], lookup.index_min[i], j, lookup.index_bits);
-        }
-        break;
+    if (node.kind() == ir::OpKind::input) continue;
+    if (node.kind() != ir::OpKind::table_lookup) {  // exact, as encrypted (rounding happens in the lookup)
+      ir::evaluate_node(circuit_, id, node_values);
+      continue;
+    }
+    const LookupPlan& lookup = plan_.lookups[lookup_index];
+    const auto& sigmas = sigma_[lookup_index];
+    ++lookup_index;
+    const auto& op = std::get<ir::TableLookupOp>(node.op);
+    const auto out = node_values.subspan(circuit_.value_offset(id), node.width);
+    const auto operand = ir::node_slice(circuit_, node.operands[0], node_values);
+    const auto accumulator = ir::node_slice(circuit_, lookup.accumulator, node_values);
+    const double box = std::ldexp(1.0, lookup.shift);
+    const double tie_offset = lookup.shift > 0 ? 0.5 : 0.0;  // (E2): half a unit away from every boundary
+    for (size_t i = 0; i < node.width; ++i) {
+      const size_t t = ir::table_index(op, node.width, i);
+      if (lookup.constant[i]) {  // folded: exact, like the clear executor
+        out[i] = op.tables[t].at(operand[i]);
+        continue;
       }
+      const double phase = static_cast<double>(accumulator[i] - (lookup.index_min[t] << lookup.shift)) +
+                           tie_offset + sigmas[i] * rng.normal();
+      const auto j = static_cast<int64_t>(std::floor(phase / box + 0.5));
+      out[i] = read_table(op.tables[t], lookup.index_min[t], j, lookup.index_bits);
     }
   }
   ir::gather_outputs(circuit_, node_values, outputs);

@@ -72,6 +72,12 @@ void multiply_lwe_by_integer(std::span<const Torus> a, int64_t factor, std::span
   for (size_t i = 0; i < a.size(); ++i) out[i] = a[i] * f;
 }
 
+void add_scaled_lwe(std::span<Torus> out, std::span<const Torus> a, Torus factor) {
+  FHENN_REQUIRE_EQ(a.size(), out.size());
+  // subtract_scaled computes out -= digit * a modulo 2^64: the digit is -factor.
+  kernels::active().subtract_scaled(out.data(), a.data(), static_cast<int64_t>(Torus{0} - factor), out.size());
+}
+
 void add_plaintext_to_lwe(std::span<Torus> ciphertext, Torus plaintext) {
   ciphertext.back() += plaintext;
 }

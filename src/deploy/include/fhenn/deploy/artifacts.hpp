@@ -18,6 +18,8 @@ namespace fhenn::deploy {
 // Every deployment artifact is sealed (common/artifact.hpp) with its own kind and this format version, and
 // carries the identity of the model (and, for keys and ciphertexts, of the key) it belongs to.
 inline constexpr uint32_t kDeployFormatVersion = 1;
+// 2: circuits with shapes and the convolution, sum, reshape, concat and slice ops; lookup plans per table.
+inline constexpr uint32_t kServerPartFormatVersion = 2;
 // The client part's own version: 2 holds a ClientSpec (version 1 held the whole compiled model).
 inline constexpr uint32_t kClientPartFormatVersion = 2;
 // Encrypted inputs' own version: 2 holds seed-compressed ciphertexts (version 1 held them whole).

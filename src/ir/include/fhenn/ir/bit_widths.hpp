@@ -21,8 +21,9 @@ struct NodeBitWidth {
   int worst_case_bits = 0;
   bool feeds_table_lookup = false;  // the node is a table lookup's operand: its width is the lookup's precision
   bool is_integer_node = true;      // counts for the accumulator size (OpTraits::is_integer_node)
-  // A lookup operand's widest element span: max over elements of unsigned_bits(max - min), seen and worst case
-  // (0 for other nodes). The encrypted runtime indexes each element's table from its own minimum, so this, not the
+  // A lookup operand's widest span: max over the groups of elements that share a table (one element, a channel,
+  // or all) of unsigned_bits(max - min), seen and worst case (0 for other nodes). The encrypted runtime indexes
+  // each table from the smallest value of its elements, so this, not the
   // node-wide signed width, is what its bootstraps read (docs/encrypted.md (E3)).
   int seen_index_bits = 0;
   int worst_case_index_bits = 0;

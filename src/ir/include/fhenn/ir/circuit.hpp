@@ -23,31 +23,62 @@ struct Range {
   bool operator==(const Range&) const = default;
 };
 
-// Every node holds a vector of `width` integers (a layer of neurons, or the model's features).
-// Ops, with the value of element i (formulas (C1)-(C5) of docs/circuit.md):
-//   input         x[i], a client-encrypted integer in the declared range
-//   dot_product   sum_j W[i][j] * operand[j] + c[i]          clear integer weights W and constants c
-//   round         round_msbs(operand[i], shift)              keep the most significant bits (quant/rounding.hpp)
-//   table_lookup  T_i[clamp(operand[i], lo_i, hi_i) - lo_i]   one explicit table per element
-//   output        operand[i], returned to the client
-enum class OpKind : uint8_t { input = 0, dot_product = 1, round = 2, table_lookup = 3, output = 4 };
-inline constexpr int kOpKindCount = 5;
+// A node's shape, without the batch: (F) for features, (C, H, W) for feature maps (row-major, channel first).
+using Shape = std::vector<size_t>;
 
-// How a node's output range follows from its operand's range.
+// The number of elements of a shape (1 for the empty shape).
+size_t shape_elements(const Shape& shape);
+std::string shape_text(const Shape& shape);  // "2x28x28"
+
+// Every node holds a tensor of `width` integers with a shape. Ops, with the value of element i (formulas
+// (C1)-(C10) of docs/circuit.md):
+//   input         x[i], a client-encrypted integer in the declared range
+//   dot_product   sum_j W[i][j] * operand[j] + c[i]          clear integer weights W (operand flattened), constants c
+//   round         round_msbs(operand[i], shift)              keep the most significant bits (quant/rounding.hpp)
+//   table_lookup  T_t[clamp(operand[i], lo_t, hi_t) - lo_t]  t = i / (width / tables): one table per element,
+//                                                            per channel (a block of H*W elements) or shared
+//   output        operand[i], returned to the client
+//   conv2d        sum over the kernel window of K[co][ci][ky][kx] * operand[ci][iy][ix] + c[co], positions outside
+//                 the operand reading `pad_value` (stride, dilation, padding, groups)
+//   weighted_sum  sum_k m_k * operand_k[i] + c                  operands of one shape, clear integer multipliers
+//   reshape       operand[i] under another shape (flatten)
+//   concat        the operands laid end to end along `axis`
+//   slice         operand[start + step * index] per axis (strided windows, e.g. for max pooling)
+// dot_product, conv2d, weighted_sum, reshape, concat and slice are linear: every element is a sum of clear
+// integer multiples of operand elements plus a clear constant (linear_terms.hpp enumerates them), so that one
+// rule gives their ranges, and ciphertexts need no bootstrap for them.
+enum class OpKind : uint8_t {
+  input = 0,
+  dot_product = 1,
+  round = 2,
+  table_lookup = 3,
+  output = 4,
+  conv2d = 5,
+  weighted_sum = 6,
+  reshape = 7,
+  concat = 8,
+  slice = 9,
+};
+inline constexpr int kOpKindCount = 10;
+
+// How a node's output range follows from its operands' ranges.
 enum class RangeRule : uint8_t {
   declared,         // input: the range the client promises
-  linear_extremes,  // dot product: per element, sum of the extreme products plus the constant
+  linear_extremes,  // linear ops: per element, sum of each term's extreme products plus the constant
   monotone_map,     // round: the endpoints mapped (round_msbs is non-decreasing)
   table_extremes,   // table lookup: min and max of the entries the operand range can reach
   same_as_operand,  // output
 };
 
+inline constexpr int kVariadic = -1;  // arity of ops that take one or more operands
+
 struct OpTraits {
   std::string_view name;
-  int arity;             // number of operands
+  int arity;             // number of operands, or kVariadic (at least one)
   bool needs_bootstrap;  // encrypted cost: a programmable bootstrap per element
   RangeRule range_rule;
-  bool is_integer_node;  // counts for the accumulator size (output only re-exposes its operand)
+  bool is_integer_node;  // counts for the accumulator size (output, reshape, concat, slice re-expose values)
+  bool is_linear;        // every element a clear linear combination of operand elements (linear_terms.hpp)
 };
 
 const OpTraits& traits(OpKind kind);
@@ -83,16 +114,53 @@ struct RoundOp {
   int shift = 0;  // low bits dropped, 0..62
   bool operator==(const RoundOp&) const = default;
 };
+// tables.size() divides the node's width; element i reads tables[i / (width / tables.size())].
 struct TableLookupOp {
-  std::vector<LookupTable> tables;  // one per element
+  std::vector<LookupTable> tables;
   bool operator==(const TableLookupOp&) const = default;
 };
 struct OutputOp {
   bool operator==(const OutputOp&) const = default;
 };
+// A 2-D convolution of a (C_in, H, W) operand into (out_channels, H_out, W_out), ONNX Conv semantics:
+//   H_out = (H + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1   (likewise W_out)
+//   out[co][oy][ox] = c[co] + sum_{ci in co's group, ky, kx} K[co][ci][ky][kx] * in[g*C_in/groups + ci][iy][ix],
+//   iy = oy * stride_h - pad_top + ky * dilation_h, positions outside the operand reading pad_value.
+// The kernel is stored, never a dense matrix: memory grows with the kernel, not with the image.
+struct Conv2dOp {
+  size_t out_channels = 1;
+  size_t kernel_h = 1, kernel_w = 1;
+  size_t stride_h = 1, stride_w = 1;
+  size_t dilation_h = 1, dilation_w = 1;
+  size_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  size_t groups = 1;
+  int64_t pad_value = 0;           // what the border holds, e.g. the input quantizer's zero point
+  std::vector<int64_t> kernel;     // out_channels x (C_in / groups) x kernel_h x kernel_w, row-major
+  std::vector<int64_t> constants;  // out_channels entries, or empty for none
+  bool operator==(const Conv2dOp&) const = default;
+};
+struct WeightedSumOp {
+  std::vector<int64_t> multipliers;  // one per operand
+  int64_t constant = 0;
+  bool operator==(const WeightedSumOp&) const = default;
+};
+struct ReshapeOp {  // the new shape is the node's
+  bool operator==(const ReshapeOp&) const = default;
+};
+struct ConcatOp {
+  size_t axis = 0;
+  bool operator==(const ConcatOp&) const = default;
+};
+// Along each axis a: index k of the node reads operand index starts[a] + steps[a] * k (k < shape[a]).
+struct SliceOp {
+  std::vector<size_t> starts;
+  std::vector<size_t> steps;
+  bool operator==(const SliceOp&) const = default;
+};
 
 // Alternatives in the order of OpKind.
-using OpPayload = std::variant<InputOp, DotProductOp, RoundOp, TableLookupOp, OutputOp>;
+using OpPayload = std::variant<InputOp, DotProductOp, RoundOp, TableLookupOp, OutputOp, Conv2dOp, WeightedSumOp,
+                               ReshapeOp, ConcatOp, SliceOp>;
 
 using NodeId = uint32_t;
 
@@ -110,6 +178,8 @@ struct Node {
   std::vector<NodeId> operands;
   size_t width = 0;
   OpPayload op;
+  // Empty when built: Circuit::from_nodes fills in the operand's shape (round, table lookup, output) or (width).
+  Shape shape;
 
   OpKind kind() const { return static_cast<OpKind>(op.index()); }
   bool operator==(const Node&) const = default;
@@ -145,11 +215,26 @@ class Circuit {
   size_t output_width_ = 0;
 };
 
-// Throws fhenn::Error naming the node for: a bad operand count or a forward reference, widths that
-// disagree (weights vs operand, constants, tables), a round shift outside 0..62, empty tables, duplicate or
-// empty names, no input or no output, an inverted input range, a worst-case value wider than 62 bits, or a
-// circuit above kMaxCircuitElements or kMaxCircuitValues.
+// Throws fhenn::Error naming the node for: a bad operand count or a forward reference, widths or shapes that
+// disagree (weights vs operand, constants, tables, a kernel larger than its padded input, operands of a sum or
+// a concatenation), a round shift outside 0..62, empty tables, duplicate or empty names, no input or no output,
+// an inverted input range, a worst-case value wider than 62 bits, or a circuit above kMaxCircuitElements or
+// kMaxCircuitValues. Expects the shapes filled in (fill_shapes).
 void verify_circuit(const std::vector<Node>& nodes);
+// Gives every node with an empty shape its natural one: its operand's for round, table lookup and output, (width)
+// otherwise. Throws fhenn::Error for an operand that does not come first.
+void fill_shapes(std::vector<Node>& nodes);
+
+// The output shape of a convolution of an `input`-shaped operand; throws fhenn::Error naming `node` for an operand
+// that is not (C, H, W), channels or groups that do not divide, or a kernel larger than the padded input.
+Shape conv2d_output_shape(const Conv2dOp& op, const Shape& input, std::string_view node);
+// The output shape of concatenating `inputs` along `axis`; throws fhenn::Error naming `node` on a mismatch.
+Shape concat_output_shape(const std::vector<Shape>& inputs, size_t axis, std::string_view node);
+
+// Element i of a table lookup node reads this table.
+inline size_t table_index(const TableLookupOp& op, size_t width, size_t element) {
+  return element / (width / op.tables.size());
+}
 
 // Builds a circuit node by node; build() verifies it.
 class CircuitBuilder {
@@ -160,12 +245,21 @@ class CircuitBuilder {
   NodeId add_round(std::string name, NodeId operand, int shift);
   NodeId add_table_lookup(std::string name, NodeId operand, std::vector<LookupTable> tables);
   NodeId add_output(std::string name, NodeId operand);
+  NodeId add_input(std::string name, Shape shape, Range range);
+  NodeId add_conv2d(std::string name, NodeId operand, Conv2dOp op);
+  NodeId add_weighted_sum(std::string name, std::vector<NodeId> operands, std::vector<int64_t> multipliers,
+                          int64_t constant = 0);
+  NodeId add_reshape(std::string name, NodeId operand, Shape shape);
+  NodeId add_concat(std::string name, std::vector<NodeId> operands, size_t axis);
+  // shape: the count along each axis; op: the start and step along each axis.
+  NodeId add_slice(std::string name, NodeId operand, SliceOp op, Shape shape);
+  const Shape& shape_of(NodeId id) const;
   Circuit build() &&;
   // The nodes added so far (e.g. to compute worst-case ranges while building).
   const std::vector<Node>& nodes() const { return nodes_; }
 
  private:
-  NodeId add(std::string name, std::vector<NodeId> operands, size_t width, OpPayload op);
+  NodeId add(std::string name, std::vector<NodeId> operands, size_t width, OpPayload op, Shape shape = {});
   size_t width_of(NodeId id) const;
   std::vector<Node> nodes_;
 };

@@ -12,8 +12,11 @@ namespace fhenn::ir {
 void evaluate_dot_product(const DotProductOp& op, std::span<const int64_t> operand, std::span<int64_t> out);
 // (C3): out[i] = round_msbs(operand[i], shift).
 void evaluate_round(const RoundOp& op, std::span<const int64_t> operand, std::span<int64_t> out);
-// (C4): out[i] = T_i(operand[i]) (saturating at the table's ends).
+// (C4): out[i] = T_t(operand[i]) with t = table_index(i) (saturating at the table's ends).
 void evaluate_table_lookup(const TableLookupOp& op, std::span<const int64_t> operand, std::span<int64_t> out);
+
+// Evaluates node `id` (any op but an input) of one sample in place, its operands already in `node_values`.
+void evaluate_node(const Circuit& circuit, NodeId id, std::span<int64_t> node_values);
 
 // Evaluates every node of one sample: `inputs` (circuit.input_width() values, the input nodes' values in
 // order) into `node_values` (circuit.node_values_size(), laid out by Circuit::value_offset). No allocation.

@@ -62,7 +62,7 @@ class EncryptedEvaluator {
                                             ProgressBar* progress = nullptr) const;
 
  private:
-  void run_dot_product(ir::NodeId id, size_t samples, std::vector<std::vector<tfhe::Torus>>& values) const;
+  void run_linear(ir::NodeId id, size_t samples, std::vector<std::vector<tfhe::Torus>>& values) const;
   void run_lookup(const LookupPlan& lookup, size_t samples, std::vector<std::vector<tfhe::Torus>>& values,
                   ProgressBar* progress) const;
 
@@ -71,7 +71,8 @@ class EncryptedEvaluator {
   const tfhe::ServerKey& key_;
   int threads_;
   size_t ciphertext_size_;
-  std::vector<std::vector<tfhe::LookupTable>> tables_;  // per planned lookup, per element (E4)
+  std::vector<std::vector<tfhe::LookupTable>> tables_;  // per planned lookup, per table (E4)
+  std::vector<std::vector<int64_t>> folded_;            // per planned lookup, per element: the constant's entry
 };
 
 // The three-modes interface's encrypted member: holds a client key and the evaluation keys, and for each run

@@ -44,6 +44,8 @@ void subtract_lwe(std::span<const Torus> a, std::span<const Torus> b, std::span<
 void negate_lwe(std::span<const Torus> a, std::span<Torus> out);
 void multiply_lwe_by_integer(std::span<const Torus> a, int64_t factor, std::span<Torus> out);
 void add_plaintext_to_lwe(std::span<Torus> ciphertext, Torus plaintext);
+// out += factor * a, the factor taken modulo 2^64 (a clear weight, possibly times a power of two).
+void add_scaled_lwe(std::span<Torus> out, std::span<const Torus> a, Torus factor);
 // out = sum_i weights[i] * ciphertexts[i], with `ciphertexts` = count contiguous ciphertexts of `size` words.
 void lwe_dot_product(std::span<const Torus> ciphertexts, std::span<const int64_t> weights, std::span<Torus> out);
 // A whole layer: outputs[o] = sum_i weights[o * inputs + i] * ciphertexts[i] (contiguous ciphertexts).
