@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <set>
 #include <sstream>
 
@@ -191,6 +192,20 @@ double output_failure_probability(const tfhe::ParameterSet& params, int encoding
   return std::erfc(std::ldexp(1.0, -(encoding_bits + 2)) / (std::sqrt(2.0) * sigma));
 }
 
+// The largest bootstrap output variance (in torus units) with which every output element decrypts within `target`.
+double max_bootstrap_output_variance(const ir::Circuit& circuit, const std::vector<int>& encoding,
+                                     const ElementVariances& variance, double target) {
+  double bound = std::numeric_limits<double>::infinity();
+  for (ir::NodeId id : circuit.outputs()) {
+    const ir::NodeId operand = circuit.node(id).operands[0];
+    const double allowed = tfhe::noise::max_error_variance(encoding[operand], target);
+    for (double v : variance[operand]) {
+      if (v > 0.0) bound = std::min(bound, allowed / v);
+    }
+  }
+  return bound;
+}
+
 // The worst output element's failure probability; throws fhenn::Error naming the output when it exceeds `target`.
 double check_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const ElementVariances& variance,
                      double target) {
@@ -255,8 +270,9 @@ EnginePlan plan_for_engine(const ir::Circuit& circuit, const PlanOptions& option
     tfhe::require_secure(plan.params, options.allow_insecure ? tfhe::KeySecurity::allow_insecure
                                                              : tfhe::KeySecurity::require_128_bit);
   } else {
-    plan.params = tfhe::select_parameters(static_cast<size_t>(plan.max_index_bits), plan.max_squared_weight_norm,
-                                          plan.p_error_per_lookup);
+    plan.params = tfhe::select_parameters(
+        static_cast<size_t>(plan.max_index_bits), plan.max_squared_weight_norm, plan.p_error_per_lookup,
+        max_bootstrap_output_variance(circuit, plan.encoding_bits, variance, plan.p_error_per_lookup));
   }
   plan.predicted_failure_per_lookup = tfhe::noise::failure_probability(plan.params, plan.max_squared_weight_norm);
   plan.predicted_failure_per_output = check_outputs(circuit, plan, variance, plan.p_error_per_lookup);

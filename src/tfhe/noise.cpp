@@ -134,6 +134,16 @@ double failure_probability_at(MessageBits message_bits, double pbs_input_varianc
   return std::erfc(half_delta / std::sqrt(2.0 * pbs_input_variance));
 }
 
+double max_error_variance(int bits, double p_error) {
+  double lo = 0.0, hi = 40.0;  // z such that erfc(z) = p_error
+  for (int i = 0; i < 200; ++i) {
+    const double mid = (lo + hi) / 2;
+    (std::erfc(mid) > p_error ? lo : hi) = mid;
+  }
+  const double sigma = std::ldexp(1.0, -bits - 2) / (std::sqrt(2.0) * hi);
+  return sigma * sigma;
+}
+
 double switched_failure_probability(const ParameterSet& params, double squared_weight_norm, const KeyWeights& weights) {
   return switched_failure_probability_at(params.message_bits, params.polynomial_size,
                                          pbs_input_variance(params, squared_weight_norm, weights));

@@ -209,15 +209,6 @@ std::vector<ParameterSet> build_named_sets() {
 }
 
 // Largest PBS input standard deviation meeting p_error: sigma = (Delta/2) / (sqrt(2) erfc^-1(p_error)).
-double max_variance_for(size_t message_bits, double p_error) {
-  double lo = 0.0, hi = 40.0;  // z such that erfc(z) = p_error
-  for (int i = 0; i < 200; ++i) {
-    const double mid = (lo + hi) / 2;
-    (std::erfc(mid) > p_error ? lo : hi) = mid;
-  }
-  const double sigma = std::ldexp(1.0, -static_cast<int>(message_bits) - 2) / (std::sqrt(2.0) * hi);
-  return sigma * sigma;
-}
 
 }  // namespace
 
@@ -253,13 +244,17 @@ double keyswitch_bootstrap_cost(const ParameterSet& p) {
   return pbs + ks_words * flops_per_word;
 }
 
-ParameterSet select_parameters(size_t message_bits, double max_squared_weight_norm, double p_error) {
+ParameterSet select_parameters(size_t message_bits, double max_squared_weight_norm, double p_error,
+                               double max_bootstrap_output_variance) {
   FHENN_CHECK(message_bits >= 1 && message_bits <= 8, "cannot choose TFHE parameters for ", message_bits,
               "-bit lookups: the engine supports 1 to 8 bits");
   FHENN_CHECK(max_squared_weight_norm >= 1.0 && std::isfinite(max_squared_weight_norm),
               "the squared weight norm must be a finite number >= 1, got ", max_squared_weight_norm);
   FHENN_CHECK(p_error > 0.0 && p_error < 1.0, "the failure probability per lookup must be in (0, 1), got ", p_error);
-  const double max_variance = max_variance_for(message_bits, p_error);
+  FHENN_CHECK(max_bootstrap_output_variance > 0.0, "the bootstrap output variance bound must be positive, got ",
+              max_bootstrap_output_variance);
+  const double max_variance = noise::max_error_variance(static_cast<int>(message_bits), p_error);
+  bool output_bound_binds = false;
   ParameterSet best;
   double best_cost = std::numeric_limits<double>::infinity();
   double best_reachable_variance = std::numeric_limits<double>::infinity();
@@ -274,6 +269,11 @@ ParameterSet select_parameters(size_t message_bits, double max_squared_weight_no
           s.pbs_base_log = DecompositionBaseLog(pbs_base);
           s.ks_level = DecompositionLevelCount(1);
           if (keyswitch_bootstrap_cost(s) >= best_cost) continue;
+          // What decrypted outputs need: bootstraps quiet enough for the widest output's encoding.
+          if (std::max(noise::blind_rotation_variance(s), s.glwe_noise.variance()) > max_bootstrap_output_variance) {
+            output_bound_binds = true;
+            continue;
+          }
           for (size_t ks_level = 1; ks_level <= 16; ++ks_level) {
             for (size_t ks_base = 1; ks_base * ks_level <= 62 && ks_base <= 12; ++ks_base) {
               s.ks_level = DecompositionLevelCount(ks_level);
@@ -293,6 +293,9 @@ ParameterSet select_parameters(size_t message_bits, double max_squared_weight_no
     }
   }
   if (!std::isfinite(best_cost)) {
+    FHENN_CHECK(!output_bound_binds || std::isfinite(best_reachable_variance), "no 128-bit TFHE parameter set ",
+                "bootstraps quietly enough for the circuit's widest outputs (bootstrap output variance at most ",
+                max_bootstrap_output_variance, "); lower the output bit width or the last layer's weight norm");
     const double half_delta = std::ldexp(1.0, -static_cast<int>(message_bits) - 2);
     const double best_p = std::erfc(half_delta / std::sqrt(2.0 * best_reachable_variance));
     fail("no 128-bit TFHE parameter set reaches a failure probability of ", p_error, " per ", message_bits,

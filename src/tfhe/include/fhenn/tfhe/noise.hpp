@@ -56,6 +56,9 @@ double failure_probability(const ParameterSet& params, double squared_weight_nor
 double failure_probability(const ParameterSet& params, double squared_weight_norm, const KeyWeights& weights);
 // (10) for a given PBS input variance.
 double failure_probability_at(MessageBits message_bits, double pbs_input_variance);
+// The inverse of (10): the largest error variance with P(|e| >= 2^-(bits + 2)) <= p_error, bits the message bits
+// of a lookup or the encoding bits e of a value decrypted from a * 2^(63 - e).
+double max_error_variance(int bits, double p_error);
 
 // (10') The engine's decision itself: the modulus-switched phase is a multiple of u = 1/(2N), and the lookup is
 //      right when its error lies in [-Delta/2, Delta/2 - u] (the half-box rotated table). With Y the error before

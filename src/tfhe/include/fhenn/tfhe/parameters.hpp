@@ -1,6 +1,7 @@
 // TFHE parameter sets (p = 1..8 message bits, the original library's gate set, a weak test set) and their choice.
 #pragma once
 
+#include <limits>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,7 +71,10 @@ double keyswitch_bootstrap_cost(const ParameterSet& params);
 // The cheapest set (by keyswitch_bootstrap_cost) among the named secure sets and their decomposition variants
 // whose failure probability per lookup, for a PBS fed by a dot product of bootstrapped ciphertexts with weights
 // of squared 2-norm max_squared_weight_norm, is at most p_error. The returned set has message_bits set.
+// max_bootstrap_output_variance bounds max(blind rotation variance (8), fresh GLWE variance): what decrypting
+// wide outputs needs (their error is a weighted sum of bootstrap outputs, with no key or modulus switch after).
 // Throws fhenn::Error explaining the best reachable failure probability when none qualifies.
-ParameterSet select_parameters(size_t message_bits, double max_squared_weight_norm, double p_error = 0x1p-40);
+ParameterSet select_parameters(size_t message_bits, double max_squared_weight_norm, double p_error = 0x1p-40,
+                               double max_bootstrap_output_variance = std::numeric_limits<double>::infinity());
 
 }  // namespace fhenn::tfhe
