@@ -4,56 +4,11 @@
 #include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compile.hpp"
+#include "fhenn/compiler/tabulate.hpp"
 #include "fhenn/ir/ranges.hpp"
 
 namespace fhenn::compiler {
 namespace {
-
-// Domains up to this size are tabulated entry by entry; wider ones are trimmed to where f changes.
-constexpr int64_t kUntrimmedTableEntries = int64_t{1} << 12;
-constexpr int64_t kMaxTableEntries = int64_t{1} << 22;
-
-// Narrows [min, max] to the part where the non-decreasing f is not constant, keeping one entry of each
-// constant end: the saturating table then equals f on every integer of the domain, and beyond.
-ir::Range trim_constant_ends(ir::Range domain, const std::function<int64_t(int64_t)>& f) {
-  const int64_t low_value = f(domain.min);
-  const int64_t high_value = f(domain.max);
-  int64_t lo = domain.min;
-  int64_t hi = domain.max;
-  while (lo < hi) {  // the last x with f(x) == low_value
-    const int64_t mid = lo + (hi - lo + 1) / 2;
-    if (f(mid) == low_value)
-      lo = mid;
-    else
-      hi = mid - 1;
-  }
-  const int64_t start = lo;
-  hi = domain.max;
-  while (lo < hi) {  // the first x with f(x) == high_value
-    const int64_t mid = lo + (hi - lo) / 2;
-    if (f(mid) == high_value)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return {start, lo};
-}
-
-// The table of f over `domain`. f must be non-decreasing (L3-L4 with positive scales are) when the domain is
-// wider than kUntrimmedTableEntries, since only then its constant ends are trimmed.
-// Every table entry is charged to `budget` (the circuit's total size) before it is allocated.
-ir::LookupTable tabulate(ir::Range domain, const std::function<int64_t(int64_t)>& f, const std::string& layer,
-                         SizeBudget& budget) {
-  if (domain.max - domain.min + 1 > kUntrimmedTableEntries) domain = trim_constant_ends(domain, f);
-  const int64_t entries = domain.max - domain.min + 1;
-  FHENN_CHECK(entries <= kMaxTableEntries, "layer ", layer, ": a lookup table would need ", entries,
-              " entries; lower the weight or activation bits, prune, or set rounding_threshold_bits");
-  budget.charge(static_cast<uint64_t>(entries));
-  ir::LookupTable table{domain.min, {}};
-  table.values.reserve(static_cast<size_t>(entries));
-  for (int64_t x = domain.min; x <= domain.max; ++x) table.values.push_back(f(x));
-  return table;
-}
 
 std::vector<int64_t> zero_point_constants(const QuantizedLayer& layer) {
   const int64_t zero_point = layer.input_quantizer.zero_point;
@@ -78,7 +33,8 @@ std::vector<ir::LookupTable> layer_tables(const QuantizedLayer& layer, const std
   tables.reserve(domains.size());
   for (size_t i = 0; i < domains.size(); ++i) {
     tables.push_back(tabulate(
-        domains[i], [&](int64_t rounded) { return layer.output_integer(i, rounded); }, layer.name, budget));
+        domains[i], [&](int64_t rounded) { return layer.output_integer(i, rounded); }, true, "layer " + layer.name,
+        budget));
   }
   return tables;
 }

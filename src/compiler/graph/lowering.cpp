@@ -1,0 +1,176 @@
+// Compiling a model graph to the integer circuit: calibration, the lowering context's shared steps, the client.
+#include <cmath>
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/compiler/graph_compile.hpp"
+#include "fhenn/compiler/graph_ops.hpp"
+#include "fhenn/compiler/tabulate.hpp"
+#include "fhenn/ir/evaluate.hpp"
+#include "fhenn/ir/ranges.hpp"
+#include "fhenn/quant/rounding.hpp"
+
+namespace fhenn::compiler {
+namespace {
+
+void check_samples(const Matrix& features, size_t expected, const char* role) {
+  FHENN_CHECK(features.rows >= 1, "the ", role, " set is empty: give at least one sample");
+  FHENN_CHECK(features.cols == expected, "the ", role, " set has ", features.cols, " features per sample; the model ",
+              "takes ", expected);
+  for (size_t k = 0; k < features.values.size(); ++k) {
+    FHENN_CHECK(std::isfinite(features.values[k]), "the ", role, " set has a non-finite value at row ",
+                k / features.cols, ", column ", k % features.cols);
+  }
+}
+
+// Every tensor's minimum and maximum over the calibration set, from the float reference.
+std::vector<quant::TensorStatistics> calibrate(const Graph& graph, const Matrix& calibration) {
+  std::vector<quant::TensorStatistics> stats(graph.tensor_count());
+  for (size_t row = 0; row < calibration.rows; ++row) {
+    const auto tensors = graph.evaluate(calibration.row(row));
+    for (size_t t = 0; t < tensors.size(); ++t) stats[t].observe(tensors[t].values);
+  }
+  return stats;
+}
+
+ir::Range hull(std::span<const ir::Range> ranges) {
+  ir::Range all = ranges[0];
+  for (const ir::Range& r : ranges) all = all.hull(r);
+  return all;
+}
+
+OutputDequantization output_dequantization(const EncodedTensor& value, const Shape& shape, size_t element) {
+  OutputDequantization out;
+  if (value.is_quantized()) {
+    out.quantizer = value.quantizer;
+    return out;
+  }
+  out.input_scale = value.input_scale;
+  out.weight_scale = value.weight_scale;
+  out.bias = value.bias[element / channel_size(shape)];
+  return out;
+}
+
+}  // namespace
+
+double EncodedTensor::dequantize(const Shape& shape, size_t element, int64_t v) const {
+  if (quantizer) return quantizer->dequantize(v);
+  return dequantize_accumulator(v, 0, input_scale, weight_scale, bias[element / channel_size(shape)],
+                                Activation::identity);
+}
+
+LoweringContext::LoweringContext(const Graph& graph, std::vector<quant::TensorStatistics> statistics,
+                                 GraphCompileOptions options)
+    : graph_(graph),
+      statistics_(std::move(statistics)),
+      options_(options),
+      budget_(ir::kMaxCircuitElements, "the model graph's circuit") {}
+
+quant::UniformQuantizer LoweringContext::activation_quantizer(size_t tensor) const {
+  return quant::asymmetric_quantizer(statistics(tensor), options_.n_bits.op_inputs);
+}
+
+EncodedTensor LoweringContext::add_lookup(const std::string& name, const EncodedTensor& in,
+                                          const std::function<double(double)>& f, bool monotone,
+                                          const quant::UniformQuantizer& out) {
+  const Shape shape = builder_.shape_of(in.node);
+  ir::NodeId operand = in.node;
+  int shift = 0;
+  if (!in.is_quantized() && options_.rounding_threshold_bits) {
+    // Keep the most significant bits of the accumulator's worst-case range (the reference's rounding).
+    const ir::Range bound = hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
+    shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
+    if (shift > 0) operand = builder_.add_round(name + ".round", in.node, shift);
+  }
+  const auto ranges = ir::worst_case_element_ranges(builder_.nodes())[operand];
+  const size_t per_channel = channel_size(shape);
+  std::vector<ir::LookupTable> tables;
+  for (size_t c = 0; c < ranges.size() / per_channel; ++c) {
+    const ir::Range domain = hull(std::span(ranges).subspan(c * per_channel, per_channel));
+    tables.push_back(tabulate(
+        domain,
+        [&](int64_t rounded) {
+          const int64_t v = rounded * (int64_t{1} << shift);  // (L3): the rounded accumulator, rescaled
+          return out.quantize(f(in.dequantize(shape, c * per_channel, v)));
+        },
+        monotone, "node '" + name + "'", budget_));
+  }
+  EncodedTensor result;
+  result.node = builder_.add_table_lookup(name, operand, std::move(tables));
+  result.tensor = in.tensor;
+  result.quantizer = out;
+  return result;
+}
+
+EncodedTensor LoweringContext::quantized(const std::string& name, const EncodedTensor& value, size_t tensor) {
+  if (value.is_quantized()) return value;
+  EncodedTensor q = add_lookup(name, value, [](double x) { return x; }, true, activation_quantizer(tensor));
+  q.tensor = tensor;
+  return q;
+}
+
+EncodedTensor LoweringContext::requantized(const std::string& name, const EncodedTensor& value,
+                                           const quant::UniformQuantizer& target) {
+  if (value.quantizer == target) return value;
+  return add_lookup(name, value, [](double x) { return x; }, true, target);
+}
+
+CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, const GraphCompileOptions& options) {
+  quant::validate(options.n_bits);
+  if (options.rounding_threshold_bits) {
+    FHENN_CHECK(*options.rounding_threshold_bits >= 1 && *options.rounding_threshold_bits <= 40,
+                "rounding_threshold_bits is ", *options.rounding_threshold_bits, ": must be 1..40");
+  }
+  check_samples(calibration, graph.input_features(), "calibration");
+  LoweringContext context(graph, calibrate(graph, calibration), options);
+  std::vector<EncodedTensor> encoded(graph.tensor_count());
+  CompiledGraph compiled;
+  for (size_t t = 0; t < graph.inputs().size(); ++t) {
+    const GraphInput& in = graph.inputs()[t];
+    const auto quantizer = quant::asymmetric_quantizer(context.statistics(t), options.n_bits.model_inputs);
+    encoded[t].node = context.builder().add_input(in.name, in.shape, {quantizer.qmin(), quantizer.qmax()});
+    encoded[t].tensor = t;
+    encoded[t].quantizer = quantizer;
+    compiled.client.inputs.insert(compiled.client.inputs.end(), ir::shape_elements(in.shape), quantizer);
+  }
+  for (size_t k = 0; k < graph.nodes().size(); ++k) {
+    const size_t tensor = graph.inputs().size() + k;
+    std::vector<EncodedTensor> operands;
+    for (size_t o : graph.operands(k)) operands.push_back(encoded[o]);
+    encoded[tensor] = find_graph_op(graph.nodes()[k].op)->lower(graph.nodes()[k], operands, tensor, context);
+    encoded[tensor].tensor = tensor;
+  }
+  for (const std::string& name : graph.outputs()) {
+    const size_t t = graph.tensor_index(name);
+    context.builder().add_output(graph.outputs().size() == 1 ? "output" : "output." + name, encoded[t].node);
+    for (size_t i = 0; i < ir::shape_elements(graph.shape(t)); ++i) {
+      compiled.client.outputs.push_back(output_dequantization(encoded[t], graph.shape(t), i));
+    }
+  }
+  compiled.circuit = std::move(context.builder()).build();
+  compiled.report = measure_graph_bit_widths(compiled, calibration);
+  return compiled;
+}
+
+ir::BitWidthReport measure_graph_bit_widths(const CompiledGraph& compiled, const Matrix& features) {
+  check_samples(features, compiled.circuit.input_width(), "input");
+  ir::SeenRanges seen(compiled.circuit);
+  std::vector<int64_t> inputs(compiled.circuit.input_width());
+  std::vector<int64_t> values(compiled.circuit.node_values_size());
+  for (size_t row = 0; row < features.rows; ++row) {
+    compiled.client.quantize_into(features.row(row), inputs);
+    ir::evaluate_nodes(compiled.circuit, inputs, values);
+    seen.observe(values);
+  }
+  return ir::bit_width_report(compiled.circuit, seen);
+}
+
+std::vector<double> run_compiled_graph_clear(const CompiledGraph& compiled, std::span<const double> features) {
+  const std::vector<int64_t> inputs = compiled.client.quantize(features);
+  std::vector<int64_t> values(compiled.circuit.node_values_size());
+  ir::evaluate_nodes(compiled.circuit, inputs, values);
+  std::vector<int64_t> outputs(compiled.circuit.output_width());
+  ir::gather_outputs(compiled.circuit, values, outputs);
+  return compiled.client.dequantize(outputs);
+}
+
+}  // namespace fhenn::compiler

@@ -1,0 +1,89 @@
+// The model graph's op registry: each op's shape rule, float reference and lowering to the integer circuit.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fhenn/common/checked.hpp"
+#include "fhenn/compiler/graph.hpp"
+#include "fhenn/ir/circuit.hpp"
+#include "fhenn/quant/ptq.hpp"
+#include "fhenn/quant/uniform_quantizer.hpp"
+
+namespace fhenn::compiler {
+
+// A float tensor's form inside the circuit (docs/circuit.md, (L1)-(L5) generalised to tensors):
+//   quantized    x[i] = quantizer.dequantize(q[i])                 (the client's or a lookup's output)
+//   accumulator  x[i] = double(v[i]) * input_scale * weight_scale + bias[c]   c = the channel of i, evaluated in
+//                double left to right, exactly as (L3)
+struct EncodedTensor {
+  ir::NodeId node = 0;
+  size_t tensor = 0;  // the graph tensor it encodes (its calibration statistics)
+  std::optional<quant::UniformQuantizer> quantizer;
+  double input_scale = 1.0;
+  double weight_scale = 1.0;
+  std::vector<double> bias;  // accumulators: one per channel
+
+  bool is_quantized() const { return quantizer.has_value(); }
+  // The float value element `element` of a (shape-`shape`) tensor holding integer v stands for.
+  double dequantize(const Shape& shape, size_t element, int64_t v) const;
+};
+
+struct GraphCompileOptions {
+  quant::NBits n_bits = quant::NBits::uniform(3);
+  std::optional<int> rounding_threshold_bits;  // keep this many bits of every accumulator a lookup reads
+};
+
+// What an op's lowering may use: the builder, each tensor's calibration statistics, and the shared steps.
+class LoweringContext {
+ public:
+  LoweringContext(const Graph& graph, std::vector<quant::TensorStatistics> statistics, GraphCompileOptions options);
+  ir::CircuitBuilder& builder() { return builder_; }
+  const Graph& graph() const { return graph_; }
+  const GraphCompileOptions& options() const { return options_; }
+  const quant::TensorStatistics& statistics(size_t tensor) const { return statistics_.at(tensor); }
+  SizeBudget& budget() { return budget_; }
+
+  // The asymmetric quantizer of tensor `tensor` calibrated with the op-input bits (a lookup's output).
+  quant::UniformQuantizer activation_quantizer(size_t tensor) const;
+  // A lookup per channel computing out.quantize(f(x)) from `in` (rounded first when rounding_threshold_bits is
+  // set and `in` is an accumulator). `monotone`: f is non-decreasing (its tables may then be trimmed).
+  EncodedTensor add_lookup(const std::string& name, const EncodedTensor& in, const std::function<double(double)>& f,
+                           bool monotone, const quant::UniformQuantizer& out);
+  // `value` as a quantized tensor: itself when it is, else a lookup requantizing it with tensor `tensor`'s
+  // calibrated activation quantizer (what a linear op needs to read it).
+  EncodedTensor quantized(const std::string& name, const EncodedTensor& value, size_t tensor);
+  // `value` requantized to `target` (itself when it already has that quantizer).
+  EncodedTensor requantized(const std::string& name, const EncodedTensor& value, const quant::UniformQuantizer& target);
+
+ private:
+  const Graph& graph_;
+  std::vector<quant::TensorStatistics> statistics_;
+  GraphCompileOptions options_;
+  ir::CircuitBuilder builder_;
+  SizeBudget budget_;
+};
+
+class GraphOp {
+ public:
+  virtual ~GraphOp() = default;
+  // The output shape; throws fhenn::Error naming the node and the fix for operands it cannot take.
+  virtual Shape infer_shape(const GraphNode& node, std::span<const Shape> operands) const = 0;
+  // The float reference for one sample.
+  virtual FloatTensor evaluate(const GraphNode& node, std::span<const FloatTensor* const> operands,
+                               const Shape& shape) const = 0;
+  // Appends the op's circuit nodes; `tensor` is the op's own tensor index (its statistics, its shape).
+  virtual EncodedTensor lower(const GraphNode& node, std::span<const EncodedTensor> operands, size_t tensor,
+                              LoweringContext& context) const = 0;
+};
+
+// The op registered under `name` (an ONNX op name, e.g. "Conv"), or nullptr.
+const GraphOp* find_graph_op(std::string_view name);
+// Every registered name, for messages.
+std::string graph_op_names();
+
+}  // namespace fhenn::compiler

@@ -1,0 +1,234 @@
+// Tests of the model graph: each op's float reference, the checks at build time, PTQ through the registry, and a
+// small residual CNN end to end (clear = simulated without noise, encrypted = clear).
+#include "fhenn/compiler/graph.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "fhenn/common/error.hpp"
+#include "fhenn/compiler/graph_compile.hpp"
+#include "fhenn/runtime/encrypted.hpp"
+#include "fhenn/runtime/executor.hpp"
+#include "fhenn/runtime/simulated.hpp"
+#include "runtime/runtime_test_circuits.hpp"
+
+namespace fhenn::compiler {
+namespace {
+
+void expect_error_containing(const std::function<void()>& f, const std::string& fragment) {
+  try {
+    f();
+    ADD_FAILURE() << "no error; expected one containing '" << fragment << "'";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+  }
+}
+
+GraphNode node(std::string name, std::string op, std::vector<std::string> inputs) {
+  GraphNode n;
+  n.name = std::move(name);
+  n.op = std::move(op);
+  n.inputs = std::move(inputs);
+  return n;
+}
+
+// One op applied to one input of `shape`, evaluated on `values`.
+std::vector<double> apply(GraphNode n, const Shape& shape, const std::vector<double>& values) {
+  n.inputs = {"x"};
+  const std::string name = n.name;
+  const Graph g = Graph::build({{{"x", shape}}, {std::move(n)}, {name}});
+  return g.evaluate(values).back().values;
+}
+
+TEST(GraphReference, GemmConvAndPoolsOnHandComputedCases) {
+  GraphNode gemm = node("fc", "Gemm", {});
+  gemm.weight = {1, 2, -1, 0.5};
+  gemm.bias = {0.25, -1};
+  EXPECT_EQ(apply(gemm, {2}, {3, 4}), (std::vector<double>{3 + 8 + 0.25, -3 + 2 - 1}));
+
+  GraphNode conv = node("conv", "Conv", {});
+  conv.weight = {1, 0, 0, 1};  // the diagonal of a 2x2 window
+  conv.bias = {0.5};
+  conv.ints["kernel_shape"] = {2, 2};
+  EXPECT_EQ(apply(conv, {1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9}), (std::vector<double>{6.5, 8.5, 12.5, 14.5}));
+  conv.ints["pads"] = {1, 1, 1, 1};  // zero padding: the corner sees only the top-left value
+  EXPECT_EQ(apply(conv, {1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})[0], 1.5);
+
+  GraphNode average = node("avg", "AveragePool", {});
+  average.ints["kernel_shape"] = {2, 2};
+  average.ints["strides"] = {2, 2};
+  EXPECT_EQ(apply(average, {1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}), (std::vector<double>{3.5, 5.5}));
+  GraphNode max = average;
+  max.op = "MaxPool";
+  EXPECT_EQ(apply(max, {1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, -8}), (std::vector<double>{6, 7}));
+  EXPECT_EQ(apply(node("g", "GlobalAveragePool", {}), {2, 1, 2}, {1, 3, 5, 9}), (std::vector<double>{2, 7}));
+  EXPECT_EQ(apply(node("f", "Flatten", {}), {2, 1, 2}, {1, 3, 5, 9}), (std::vector<double>{1, 3, 5, 9}));
+}
+
+TEST(GraphReference, EveryActivationAtAFewPoints) {
+  const std::vector<double> x = {-2.0, -0.5, 0.0, 1.5};
+  const auto at = [&](const std::string& op) { return apply(node("a", op, {}), {4}, x); };
+  EXPECT_EQ(at("Relu"), (std::vector<double>{0, 0, 0, 1.5}));
+  EXPECT_EQ(at("Identity"), x);
+  EXPECT_EQ(at("LeakyRelu"), (std::vector<double>{-0.02, -0.005, 0, 1.5}));
+  EXPECT_NEAR(at("Sigmoid")[0], 1.0 / (1.0 + std::exp(2.0)), 1e-15);
+  EXPECT_NEAR(at("Tanh")[3], std::tanh(1.5), 1e-15);
+  EXPECT_NEAR(at("Gelu")[1], -0.5 * 0.5 * (1 + std::erf(-0.5 / std::sqrt(2.0))), 1e-15);
+  EXPECT_NEAR(at("Silu")[3], 1.5 / (1 + std::exp(-1.5)), 1e-15);
+  EXPECT_EQ(at("HardSwish"), (std::vector<double>{-2.0 * 1.0 / 6.0, -0.5 * 2.5 / 6.0, 0, 1.5 * 4.5 / 6.0}));
+  EXPECT_NEAR(at("Softplus")[0], std::log1p(std::exp(-2.0)), 1e-15);
+  GraphNode leaky = node("a", "LeakyRelu", {});
+  leaky.floats["alpha"] = 0.5;
+  EXPECT_EQ(apply(leaky, {4}, x)[0], -1.0);
+}
+
+TEST(GraphReference, AddSubConcatAndFoldedBatchNorm) {
+  ModelGraph g{{{"x", {2}}, {"y", {2}}},
+               {node("s", "Add", {"x", "y"}), node("d", "Sub", {"s", "y"}), node("c", "Concat", {"d", "x"})},
+               {"c"}};
+  EXPECT_EQ(Graph::build(g).evaluate(std::vector<double>{1, 2, 10, 20}).back().values,
+            (std::vector<double>{1, 2, 1, 2}));
+
+  GraphNode conv = node("conv", "Conv", {"x"});
+  conv.weight = {2, -1};  // 1x1 kernels, 2 output channels
+  conv.ints["kernel_shape"] = {1, 1};
+  GraphNode bn = node("bn", "BatchNormalization", {"conv"});
+  bn.tensors = {{"scale", {1.0, 2.0}}, {"B", {0.5, 0.0}}, {"mean", {1.0, -1.0}}, {"var", {4.0, 1.0}}};
+  bn.floats["epsilon"] = 0.0;
+  const Graph folded = Graph::build({{{"x", {1, 1, 2}}}, {conv, bn}, {"bn"}});
+  EXPECT_EQ(folded.nodes().size(), 1u);  // the batch normalization is gone into the convolution
+  // Channel 0: (2x - 1) / 2 + 0.5; channel 1: (-x + 1) * 2.
+  EXPECT_EQ(folded.evaluate(std::vector<double>{3, 5}).back().values, (std::vector<double>{3, 5, -4, -8}));
+}
+
+TEST(GraphBuild, RefusesBadGraphsNamingTheNodeAndTheFix) {
+  GraphNode gemm = node("fc", "Gemm", {"x"});
+  gemm.weight = {1, 2};
+  const auto build = [](ModelGraph g) { Graph::build(std::move(g)); };
+  expect_error_containing([&] { build({{{"x", {2}}}, {node("t", "Transpose", {"x"})}, {"t"}}); },
+                          "uses the op 'Transpose', which fhenn does not support; supported: Gemm, Conv");
+  expect_error_containing([&] { build({{{"x", {2}}, {"y", {3}}}, {node("s", "Add", {"x", "y"})}, {"s"}}); },
+                          "Add 's' combines tensors of shapes 2 and 3");
+  expect_error_containing(
+      [&] { build({{{"x", {2}}}, {node("a", "Add", {"x", "b"}), node("b", "Relu", {"a"})}, {"b"}}); },
+      "is on a cycle");
+  expect_error_containing([&] { build({{{"x", {2}}}, {node("r", "Relu", {"z"})}, {"r"}}); },
+                          "reads 'z', which no node or graph input produces");
+  expect_error_containing([&] { build({{{"x", {2}}}, {gemm, node("r", "Relu", {"x"})}, {"r"}}); },
+                          "tensor 'fc' is computed but nothing reads it");
+  expect_error_containing([&] { build({{{"x", {0}}}, {node("r", "Relu", {"x"})}, {"r"}}); },
+                          "every dimension must be 1..");
+  GraphNode conv = node("conv", "Conv", {"x"});
+  conv.weight.assign(16, 1.0);
+  conv.ints["kernel_shape"] = {4, 4};
+  expect_error_containing([&] { build({{{"x", {1, 3, 3}}}, {conv}, {"conv"}}); }, "its kernel spans 4 row positions");
+  GraphNode bn = node("bn", "BatchNormalization", {"x"});
+  bn.tensors = {{"scale", {1.0}}, {"B", {0.0}}, {"mean", {0.0}}, {"var", {1.0}}};
+  expect_error_containing([&] { build({{{"x", {1}}}, {bn}, {"bn"}}); }, "fhenn folds batch normalization into");
+  gemm.weight = {1, std::nan("")};
+  expect_error_containing([&] { build({{{"x", {2}}}, {gemm}, {"fc"}}); }, "weights must be finite");
+}
+
+struct CnnShape {
+  size_t side = 6;           // the input image: 1 x side x side
+  size_t kernel1 = 3;        // conv1's kernel, padded to keep the side when odd
+  size_t kernel2 = 3;        // conv2's kernel, likewise
+  size_t pool_stride = 2;    // the 2x2 max pool's stride
+};
+
+// x (1 x side x side) -> conv (2 channels) -> relu -> conv -> add(relu output) -> relu -> max pool 2x2 -> flatten
+// -> gemm (2 scores): conv, ReLU, conv, add, pool, linear.
+ModelGraph residual_cnn(std::mt19937_64& rng, const CnnShape& s = {}) {
+  std::normal_distribution<double> normal(0.0, 0.4);
+  const auto random = [&](size_t n) {
+    std::vector<double> v(n);
+    for (double& x : v) x = normal(rng);
+    return v;
+  };
+  const auto k1 = static_cast<int64_t>(s.kernel1);
+  const auto k2 = static_cast<int64_t>(s.kernel2);
+  const int64_t pad1 = k1 % 2 == 1 ? k1 / 2 : 0;
+  const int64_t pad2 = k2 % 2 == 1 ? k2 / 2 : 0;
+  GraphNode conv1 = node("conv1", "Conv", {"x"});
+  conv1.weight = random(2 * s.kernel1 * s.kernel1);
+  conv1.bias = random(2);
+  conv1.ints = {{"kernel_shape", {k1, k1}}, {"pads", {pad1, pad1, pad1, pad1}}};
+  const size_t side1 = s.side + 2 * static_cast<size_t>(pad1) - s.kernel1 + 1;
+  GraphNode conv2 = node("conv2", "Conv", {"relu1"});
+  conv2.weight = random(2 * 2 * s.kernel2 * s.kernel2);
+  conv2.bias = random(2);
+  conv2.ints = {{"kernel_shape", {k2, k2}}, {"pads", {pad2, pad2, pad2, pad2}}};
+  GraphNode pool = node("pool", "MaxPool", {"relu2"});
+  const auto stride = static_cast<int64_t>(s.pool_stride);
+  pool.ints = {{"kernel_shape", {2, 2}}, {"strides", {stride, stride}}};
+  const size_t pooled = (side1 - 2) / s.pool_stride + 1;
+  GraphNode fc = node("fc", "Gemm", {"flat"});
+  fc.weight = random(2 * 2 * pooled * pooled);
+  fc.bias = random(2);
+  return {{{"x", {1, s.side, s.side}}},
+          {conv1, node("relu1", "Relu", {"conv1"}), conv2, node("residual", "Add", {"conv2", "relu1"}),
+           node("relu2", "Relu", {"residual"}), pool, node("flat", "Flatten", {"pool"}), fc},
+          {"fc"}};
+}
+
+Matrix random_images(size_t rows, size_t pixels, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> pixel(0.0, 1.0);
+  Matrix m(rows, pixels);
+  for (double& v : m.values) v = pixel(rng);
+  return m;
+}
+
+TEST(GraphPtq, EightBitCircuitTracksTheFloatModel) {
+  std::mt19937_64 rng(3);
+  const Graph graph = Graph::build(residual_cnn(rng));
+  const Matrix calibration = random_images(64, 36, rng);
+  GraphCompileOptions options;
+  options.n_bits = quant::NBits::uniform(8);
+  const CompiledGraph compiled = compile_graph_ptq(graph, calibration, options);
+  double worst = 0.0;
+  double largest = 0.0;
+  for (size_t row = 0; row < calibration.rows; ++row) {
+    const auto exact = graph.evaluate(calibration.row(row)).back().values;
+    const auto quantized = run_compiled_graph_clear(compiled, calibration.row(row));
+    for (size_t i = 0; i < exact.size(); ++i) {
+      worst = std::max(worst, std::abs(exact[i] - quantized[i]));
+      largest = std::max(largest, std::abs(exact[i]));
+    }
+  }
+  EXPECT_LT(worst, 0.05 * largest) << "worst error " << worst << " for scores up to " << largest;
+  // Per-channel tables: the first ReLU has one table per channel, not per pixel.
+  const auto& relu1 = compiled.circuit.node(compiled.circuit.find("relu1"));
+  EXPECT_EQ(std::get<ir::TableLookupOp>(relu1.op).tables.size(), 2u);
+  EXPECT_EQ(relu1.shape, (Shape{2, 6, 6}));
+}
+
+TEST(GraphPtq, ResidualCnnRunsEncryptedExactlyAsTheClearCircuit) {
+  // Small enough for a few seconds encrypted: 1x4x4 images, 2x2 then 1x1 kernels, the pool at stride 1; 2-bit
+  // weights and activations keep every lookup within 5 bits without rounding (rounding is approximate encrypted).
+  std::mt19937_64 rng(3);
+  const Graph graph = Graph::build(residual_cnn(rng, {4, 2, 1, 1}));
+  const Matrix calibration = random_images(32, 16, rng);
+  GraphCompileOptions options;
+  options.n_bits = quant::NBits{2, 2, 2, 5};
+  const CompiledGraph compiled = compile_graph_ptq(graph, calibration, options);
+  const auto& circuit = compiled.circuit;
+  runtime::IntMatrix inputs(calibration.rows, circuit.input_width());
+  inputs.values = compiled.client.quantize_rows(calibration);
+  runtime::ClearExecutor clear;
+  const runtime::EnginePlan plan = runtime::plan_for_engine(circuit, {});
+  runtime::SimulatedExecutor noiseless(circuit, plan, 1, 2, /*noise_scale=*/0.0);
+  EXPECT_EQ(noiseless.run_batch(circuit, inputs).values, clear.run_batch(circuit, inputs).values);
+
+  const auto& keys = runtime::testing::shared_keys(plan.params);
+  runtime::EncryptedExecutor encrypted(circuit, plan, *keys.client, *keys.server, 2, tfhe::Csprng::for_tests_only(9));
+  EXPECT_LE(plan.max_index_bits, 5) << runtime::describe_plan(circuit, plan);
+  runtime::IntMatrix two(2, circuit.input_width());
+  two.values.assign(inputs.values.begin(), inputs.values.begin() + static_cast<std::ptrdiff_t>(two.values.size()));
+  EXPECT_EQ(encrypted.run_batch(circuit, two).values, clear.run_batch(circuit, two).values)
+      << runtime::describe_plan(circuit, plan);
+}
+
+}  // namespace
+}  // namespace fhenn::compiler
