@@ -2,6 +2,7 @@
 #include "fhenn/compiler/compatibility.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
@@ -35,22 +36,44 @@ int weight_bits_fitting(const QuantizedLayer& layer, long non_zero, int64_t inpu
   return 0;
 }
 
+// A fix and what it costs the user, in bits of information a neuron loses: rounding drops only the accumulator's
+// low bits (cost 0.5: the cheapest, and trainable with rounding-aware QAT); each weight bit fewer costs 1 per bit;
+// pruning from `now` to K non-zero weights per neuron costs log2(now / K), so that pruning a quarter costs less than
+// a weight bit and pruning to 1 of 16 weights costs 4. Listed cheapest first.
+struct Fix {
+  double cost = 0.0;
+  std::string text;
+};
+
+std::string rank_fixes(std::vector<Fix> fixes) {
+  std::stable_sort(fixes.begin(), fixes.end(), [](const Fix& a, const Fix& b) { return a.cost < b.cost; });
+  std::string text = fixes[0].text;
+  for (size_t k = 1; k < fixes.size(); ++k) text += (k + 1 == fixes.size() ? ", or " : ", ") + fixes[k].text;
+  return text;
+}
+
 std::string accumulator_fix(const QuantizedLayer& layer, int limit, bool before_lookup) {
   const int64_t input_min = layer.input_quantizer.qmin() - layer.input_quantizer.zero_point;
   const int64_t input_max = layer.input_quantizer.qmax() - layer.input_quantizer.zero_point;
   const auto [weight_min, weight_max] = std::minmax_element(layer.weights.begin(), layer.weights.end());
   const long k = max_non_zero_weights_fitting(*weight_min, *weight_max, input_min, input_max, limit);
   const long now = max_non_zero_per_neuron(layer);
-  std::vector<std::string> fixes;
-  if (k >= 1) fixes.push_back(concat("prune to at most ", k, " non-zero weights per neuron (now up to ", now, ")"));
+  std::vector<Fix> fixes;
+  if (before_lookup) fixes.push_back({0.5, concat("set rounding_threshold_bits to ", limit, " or less")});
   const int weight_bits = weight_bits_fitting(layer, now, input_min, input_max, limit);
-  fixes.push_back(weight_bits > 0
-                      ? concat("lower the weight bits to ", weight_bits, " (now ", layer.weight_quantizer.bits, ")")
-                      : std::string("lower the weight or input bits"));
-  if (before_lookup) fixes.push_back(concat("set rounding_threshold_bits to ", limit, " or less"));
-  std::string text = fixes[0];
-  for (size_t k2 = 1; k2 < fixes.size(); ++k2) text += (k2 + 1 == fixes.size() ? ", or " : ", ") + fixes[k2];
-  return text;
+  if (weight_bits > 0) {
+    fixes.push_back({static_cast<double>(layer.weight_quantizer.bits - weight_bits),
+                     concat("lower the weight bits to ", weight_bits, " (now ", layer.weight_quantizer.bits, ")")});
+  } else {
+    fixes.push_back({8.0, "lower the weight or input bits"});
+  }
+  if (k >= 1 && k < now) {
+    const bool heavy = 4 * k < now;
+    fixes.push_back({std::log2(static_cast<double>(now) / static_cast<double>(k)),
+                     concat("prune to at most ", k, " non-zero weight", k == 1 ? "" : "s", " per neuron (now up to ",
+                            now, ")", heavy ? ": this removes most of the layer's weights" : "")});
+  }
+  return rank_fixes(std::move(fixes));
 }
 
 int measured_bits(const ir::NodeBitWidth& node, RangeMeasure measure) {
@@ -84,16 +107,18 @@ std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compi
     const std::string node_name = layer.name + (rounded ? ".round" : ".accumulator");
     const ir::NodeBitWidth& node = compiled.report.nodes.at(compiled.circuit.find(node_name));
     const int bits = measured_bits(node, limits.measure);
-    if (bits <= limits.lookup_input_bits) continue;
     const bool before_lookup = layer.output_quantizer.has_value();
+    // A lookup reads its input through a bootstrap; an output is only decrypted, so it may be wider.
+    const int limit = before_lookup ? limits.lookup_input_bits : limits.output_bits;
+    if (bits <= limit) continue;
     const std::string what =
         rounded ? "the rounded accumulator" : (before_lookup ? "the accumulator" : "the output accumulator");
-    const std::string fix = rounded ? concat("set rounding_threshold_bits to ", limits.lookup_input_bits,
-                                             " or less (the rounding keeps ", bits, " bits)")
-                                    : accumulator_fix(layer, limits.lookup_input_bits, before_lookup);
-    problems.push_back({layer.name, node_name, bits, limits.lookup_input_bits,
+    const std::string fix = rounded ? concat("set rounding_threshold_bits to ", limit, " or less (the rounding keeps ",
+                                             bits, " bits)")
+                                    : accumulator_fix(layer, limit, before_lookup);
+    problems.push_back({layer.name, node_name, bits, limit,
                         concat("layer ", layer.name, ": ", what, " needs ", bits, " bits (", measure,
-                               "), the limit is ", limits.lookup_input_bits, "; ", fix)});
+                               "), the limit is ", limit, "; ", fix)});
   }
   return problems;
 }

@@ -71,8 +71,11 @@ void verify_conv2d(const Node& node, const std::vector<Node>& nodes) {
               op.out_channels, " x ", input[0] / op.groups, " x ", op.kernel_h, " x ", op.kernel_w, " need ", kernel);
   FHENN_CHECK(op.constants.empty() || op.constants.size() == op.out_channels, "convolution '", node.name, "' has ",
               op.constants.size(), " constants for ", op.out_channels, " output channels");
-  FHENN_CHECK(range_bits(op.pad_value, op.pad_value) <= 62, "convolution '", node.name,
-              "' pads with a value wider than 62 bits");
+  FHENN_CHECK(op.pad_values.size() == 1 || op.pad_values.size() == input[0], "convolution '", node.name, "' has ",
+              op.pad_values.size(), " pad values for ", input[0], " operand channels: give one, or one per channel");
+  for (int64_t pad : op.pad_values) {
+    FHENN_CHECK(range_bits(pad, pad) <= 62, "convolution '", node.name, "' pads with a value wider than 62 bits");
+  }
 }
 
 void verify_slice(const Node& node, const Node& operand) {

@@ -53,8 +53,13 @@ void print_conv2d(std::ostringstream& out, const Conv2dOp& op, const PrintOption
   const auto non_zero = std::count_if(op.kernel.begin(), op.kernel.end(), [](int64_t w) { return w != 0; });
   const auto [lo, hi] = std::minmax_element(op.kernel.begin(), op.kernel.end());
   out << "  kernel " << op.kernel_h << "x" << op.kernel_w << ", stride " << op.stride_h << "x" << op.stride_w
-      << ", padding " << op.pad_top << "," << op.pad_left << "," << op.pad_bottom << "," << op.pad_right << " (value "
-      << op.pad_value << ")";
+      << ", padding " << op.pad_top << "," << op.pad_left << "," << op.pad_bottom << "," << op.pad_right ;
+  if (op.pad_values.size() == 1) {
+    out << " (value " << op.pad_values[0] << ")";
+  } else {
+    const auto [pad_lo, pad_hi] = std::minmax_element(op.pad_values.begin(), op.pad_values.end());
+    out << " (values " << *pad_lo << ".." << *pad_hi << " per channel)";
+  }
   if (op.dilation_h != 1 || op.dilation_w != 1) out << ", dilation " << op.dilation_h << "x" << op.dilation_w;
   if (op.groups != 1) out << ", " << op.groups << " groups";
   out << ", " << op.kernel.size() << " weights, " << non_zero << " non-zero in [" << *lo << ", " << *hi << "]"

@@ -54,7 +54,7 @@ void write_payload(ByteWriter& out, const Node& node) {
                        op.dilation_w, op.pad_top, op.pad_left, op.pad_bottom, op.pad_right, op.groups}) {
         out.u64(v);
       }
-      out.i64(op.pad_value);
+      out.vec(op.pad_values);
       out.vec(op.kernel);
       out.vec(op.constants);
       break;
@@ -100,7 +100,7 @@ Conv2dOp read_conv2d(ByteReader& in, SizeBudget& budget) {
                     &op.dilation_w, &op.pad_top, &op.pad_left, &op.pad_bottom, &op.pad_right, &op.groups}) {
     *v = read_size(in);
   }
-  op.pad_value = in.i64();
+  op.pad_values = in.vec<int64_t>(kMaxCircuitElements, budget);
   op.kernel = in.vec<int64_t>(kMaxCircuitElements, budget);
   op.constants = in.vec<int64_t>(kMaxCircuitElements, budget);
   return op;

@@ -51,7 +51,7 @@ std::vector<int64_t> reference_conv2d(const Conv2dOp& op, const Shape& in_shape,
                               static_cast<long>(op.pad_top);
               const long ix = ox * static_cast<long>(op.stride_w) + kx * static_cast<long>(op.dilation_w) -
                               static_cast<long>(op.pad_left);
-              const int64_t x = iy < 0 || ix < 0 || iy >= H || ix >= W ? op.pad_value : in[static_cast<size_t>((channel * H + iy) * W + ix)];
+              const int64_t x = iy < 0 || ix < 0 || iy >= H || ix >= W ? op.pad_value(static_cast<size_t>(channel)) : in[static_cast<size_t>((channel * H + iy) * W + ix)];
               sum += op.kernel[static_cast<size_t>(((co * in_per_group + ci) * static_cast<long>(op.kernel_h) + ky) *
                                                        static_cast<long>(op.kernel_w) +
                                                    kx)] *
@@ -80,7 +80,7 @@ TEST(Conv2d, HandComputedCaseWithPaddingValue) {
   op.kernel = {1, 0, 0, 1};
   EXPECT_EQ(run(conv_circuit({1, 3, 3}, op), {1, 2, 3, 4, 5, 6, 7, 8, 9}), (std::vector<int64_t>{6, 8, 12, 14}));
   op.pad_top = op.pad_left = op.pad_bottom = op.pad_right = 1;
-  op.pad_value = 10;
+  op.pad_values = {10};
   op.constants = {-1};
   const Circuit padded = conv_circuit({1, 3, 3}, op);
   EXPECT_EQ(padded.node(1).shape, (Shape{1, 4, 4}));
@@ -115,7 +115,12 @@ TEST(Conv2d, EqualsItsDefinitionOnRandomShapesStridesDilationsAndGroups) {
     op.dilation_h = op.dilation_w = c.dilation;
     op.pad_top = op.pad_left = op.pad_bottom = op.pad_right = c.pad;
     op.groups = c.groups;
-    op.pad_value = 2;
+    // One pad value for all channels, or (every other case) one per channel.
+    op.pad_values = {2};
+    if ((&c - cases) % 2 == 1) {
+      op.pad_values.resize(c.in[0]);
+      for (auto& p : op.pad_values) p = static_cast<int64_t>(rng() % 9) - 4;
+    }
     op.kernel.resize(c.out_channels * c.in[0] / c.groups * c.kernel * c.kernel);
     for (auto& w : op.kernel) w = static_cast<int64_t>(rng() % 7) - 3;
     op.constants.resize(c.out_channels);
@@ -163,6 +168,10 @@ TEST(Conv2d, RefusesKernelsLargerThanThePaddedInputAndBadGroups) {
   Conv2dOp wrong_kernel;
   wrong_kernel.kernel = {1, 2};
   expect_error_containing([&] { conv_circuit({1, 2, 2}, wrong_kernel); }, "kernel weights");
+  Conv2dOp wrong_pads;
+  wrong_pads.kernel = {1, 1};
+  wrong_pads.pad_values = {0, 1, 2};
+  expect_error_containing([&] { conv_circuit({2, 2, 2}, wrong_pads); }, "3 pad values for 2 operand channels");
 }
 
 TEST(WeightedSum, AddsAndSubtractsTensorsOfOneShape) {
@@ -236,6 +245,7 @@ TEST(ShapedCircuit, SerializesPrintsAndRefusesCorruptedShapes) {
   op.stride_h = op.stride_w = 2;
   op.kernel = {1, -1, 2, 0, 0, 1, 1, 1};
   op.constants = {1, 2};
+  op.pad_top = 1;
   CircuitBuilder b;
   const NodeId x = b.add_input("x", Shape{1, 4, 4}, Range{0, 3});
   const NodeId conv = b.add_conv2d("conv", x, op);

@@ -48,7 +48,7 @@ ir::Conv2dOp random_conv(size_t in_channels, size_t out_channels, size_t kernel,
   op.stride_h = op.stride_w = stride;
   op.pad_top = op.pad_left = op.pad_bottom = op.pad_right = pad;
   op.groups = groups;
-  op.pad_value = 1;
+  op.pad_values = {1};
   op.kernel = random_values(out_channels * in_channels / groups * kernel * kernel, -1, 1, rng);
   op.constants = random_values(out_channels, -2, 2, rng);
   return op;

@@ -40,8 +40,8 @@ ir::Range hull(std::span<const ir::Range> ranges) {
 
 OutputDequantization output_dequantization(const EncodedTensor& value, const Shape& shape, size_t element) {
   OutputDequantization out;
-  if (value.is_quantized()) {
-    out.quantizer = value.quantizer;
+  if (!value.is_accumulator()) {
+    out.quantizer = value.channel_quantizer(element / channel_size(shape));
     return out;
   }
   out.input_scale = value.input_scale;
@@ -50,10 +50,61 @@ OutputDequantization output_dequantization(const EncodedTensor& value, const Sha
   return out;
 }
 
+// Each channel's calibrated range (channel_size elements of the input, in order).
+std::vector<quant::TensorStatistics> channel_statistics(const Matrix& calibration, size_t offset, const Shape& shape) {
+  const size_t per_channel = channel_size(shape);
+  std::vector<quant::TensorStatistics> stats(shape[0]);
+  for (size_t row = 0; row < calibration.rows; ++row) {
+    const auto features = calibration.row(row).subspan(offset, ir::shape_elements(shape));
+    for (size_t c = 0; c < stats.size(); ++c) stats[c].observe(features.subspan(c * per_channel, per_channel));
+  }
+  return stats;
+}
+
+// `q` on the integer range of a (non-narrow) quantizer of signedness `is_signed`: the same floats, the integers and
+// the zero point moved by 2^(bits-1), so that every channel of an input shares one integer range.
+quant::UniformQuantizer with_signedness(quant::UniformQuantizer q, bool is_signed) {
+  if (q.is_signed == is_signed) return q;
+  const int64_t half = int64_t{1} << (q.bits - 1);
+  q.zero_point += is_signed ? -half : half;
+  q.is_signed = is_signed;
+  return q;
+}
+
+// Graph input `t`: its client quantizers (one per channel, or one shared) and its circuit input node.
+EncodedTensor add_graph_input(LoweringContext& context, const Matrix& calibration, size_t t, size_t offset,
+                              ClientQuantization& client) {
+  const GraphInput& in = context.graph().inputs()[t];
+  const int bits = context.options().n_bits.model_inputs;
+  EncodedTensor encoded;
+  encoded.tensor = t;
+  if (context.options().input_quantization == InputQuantization::per_tensor || in.shape[0] == 1) {
+    encoded.quantizer = quant::asymmetric_quantizer(context.statistics(t), bits);
+  } else {
+    const bool is_signed = context.statistics(t).rmin < 0.0;
+    for (const auto& stats : channel_statistics(calibration, offset, in.shape)) {
+      encoded.channel_quantizers.push_back(with_signedness(quant::asymmetric_quantizer(stats, bits), is_signed));
+    }
+  }
+  const size_t per_channel = channel_size(in.shape);
+  for (size_t i = 0; i < ir::shape_elements(in.shape); ++i) {
+    client.inputs.push_back(encoded.channel_quantizer(i / per_channel));
+  }
+  // Every channel's quantizer has the same integer range (with_signedness).
+  const quant::UniformQuantizer& first = encoded.channel_quantizer(0);
+  encoded.node = context.builder().add_input(in.name, in.shape, {first.qmin(), first.qmax()});
+  return encoded;
+}
+
 }  // namespace
 
+const quant::UniformQuantizer& EncodedTensor::channel_quantizer(size_t channel) const {
+  FHENN_CHECK(!is_accumulator(), "an accumulator has no quantizer");
+  return quantizer ? *quantizer : channel_quantizers.at(channel);
+}
+
 double EncodedTensor::dequantize(const Shape& shape, size_t element, int64_t v) const {
-  if (quantizer) return quantizer->dequantize(v);
+  if (!is_accumulator()) return channel_quantizer(element / channel_size(shape)).dequantize(v);
   return dequantize_accumulator(v, 0, input_scale, weight_scale, bias[element / channel_size(shape)],
                                 Activation::identity);
 }
@@ -75,7 +126,7 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
   const Shape shape = builder_.shape_of(in.node);
   ir::NodeId operand = in.node;
   int shift = 0;
-  if (!in.is_quantized() && options_.rounding_threshold_bits) {
+  if (in.is_accumulator() && options_.rounding_threshold_bits) {
     // Keep the most significant bits of the accumulator's worst-case range (the reference's rounding).
     const ir::Range bound = hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
     shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
@@ -108,6 +159,10 @@ EncodedTensor LoweringContext::quantized(const std::string& name, const EncodedT
   return q;
 }
 
+EncodedTensor LoweringContext::linear_input(const std::string& name, const EncodedTensor& value, size_t tensor) {
+  return value.is_per_channel() ? value : quantized(name, value, tensor);
+}
+
 EncodedTensor LoweringContext::requantized(const std::string& name, const EncodedTensor& value,
                                            const quant::UniformQuantizer& target) {
   if (value.quantizer == target) return value;
@@ -124,13 +179,8 @@ CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, c
   LoweringContext context(graph, calibrate(graph, calibration), options);
   std::vector<EncodedTensor> encoded(graph.tensor_count());
   CompiledGraph compiled;
-  for (size_t t = 0; t < graph.inputs().size(); ++t) {
-    const GraphInput& in = graph.inputs()[t];
-    const auto quantizer = quant::asymmetric_quantizer(context.statistics(t), options.n_bits.model_inputs);
-    encoded[t].node = context.builder().add_input(in.name, in.shape, {quantizer.qmin(), quantizer.qmax()});
-    encoded[t].tensor = t;
-    encoded[t].quantizer = quantizer;
-    compiled.client.inputs.insert(compiled.client.inputs.end(), ir::shape_elements(in.shape), quantizer);
+  for (size_t t = 0, offset = 0; t < graph.inputs().size(); offset += ir::shape_elements(graph.inputs()[t++].shape)) {
+    encoded[t] = add_graph_input(context, calibration, t, offset, compiled.client);
   }
   for (size_t k = 0; k < graph.nodes().size(); ++k) {
     const size_t tensor = graph.inputs().size() + k;

@@ -92,17 +92,29 @@ class Conv final : public GraphOp {
     return y;
   }
 
-  // Zero padding in float is the zero point in integers: the border holds z, and the constants remove z from
-  // every position, (L1) per output channel.
+  // Zero padding in float is the zero point in integers: the border holds each channel's z, and the constants
+  // remove z from every position, (L1) per output channel. A per-channel input's scales fold into the kernel.
   EncodedTensor lower(const GraphNode& node, std::span<const EncodedTensor> operands, size_t tensor,
                       LoweringContext& context) const override {
-    const EncodedTensor in = context.quantized(node.name + ".input", operands[0], operands[0].tensor);
-    ir::Conv2dOp op = geometry(node, context.builder().shape_of(in.node)[0]);
-    const QuantizedWeights w = quantize_weights(node.weight, context.options().n_bits.op_weights);
+    const EncodedTensor in = context.linear_input(node.name + ".input", operands[0], operands[0].tensor);
+    const size_t in_channels = context.builder().shape_of(in.node)[0];
+    ir::Conv2dOp op = geometry(node, in_channels);
+    // Weight k = ((co * per_group + ci) * kernel_h + ky) * kernel_w + kx reads channel co's group base + ci.
+    const size_t per_group = in_channels / op.groups, out_per_group = op.out_channels / op.groups;
+    const size_t window = op.kernel_h * op.kernel_w;
+    const WeightChannel channel = [=](size_t k) {
+      const size_t co = k / (per_group * window);
+      return co / out_per_group * per_group + k / window % per_group;
+    };
+    const QuantizedWeights w =
+        quantize_linear_weights(node.weight, in, channel, context.options().n_bits.op_weights);
     context.budget().charge(w.values.size());
     op.kernel = w.values;
-    op.pad_value = in.quantizer->zero_point;
-    op.constants = zero_point_constants(w.values, op.out_channels, in.quantizer->zero_point, node.name);
+    op.pad_values.clear();
+    for (size_t c = 0; c < (in.is_per_channel() ? in_channels : 1); ++c) {
+      op.pad_values.push_back(in.channel_quantizer(c).zero_point);
+    }
+    op.constants = zero_point_constants(w.values, op.out_channels, in, channel, node.name);
     const size_t channels = context.graph().shape(tensor)[0];
     const ir::NodeId acc = context.builder().add_conv2d(node.name + ".accumulator", in.node, std::move(op));
     return accumulator(acc, in, w.quantizer.scale,

@@ -34,13 +34,16 @@ class Gemm final : public GraphOp {
 
   EncodedTensor lower(const GraphNode& node, std::span<const EncodedTensor> operands, size_t tensor,
                       LoweringContext& context) const override {
-    const EncodedTensor in = context.quantized(node.name + ".input", operands[0], operands[0].tensor);
+    const EncodedTensor in = context.linear_input(node.name + ".input", operands[0], operands[0].tensor);
     const size_t out = context.graph().shape(tensor)[0];
-    const QuantizedWeights w = quantize_weights(node.weight, context.options().n_bits.op_weights);
+    const size_t features = context.builder().shape_of(in.node)[0];
+    const WeightChannel feature = [features](size_t k) { return k % features; };
+    const QuantizedWeights w =
+        quantize_linear_weights(node.weight, in, feature, context.options().n_bits.op_weights);
     context.budget().charge(w.values.size());
-    const ir::NodeId acc = context.builder().add_dot_product(
-        node.name + ".accumulator", in.node, out, w.values,
-        zero_point_constants(w.values, out, in.quantizer->zero_point, node.name));
+    const ir::NodeId acc =
+        context.builder().add_dot_product(node.name + ".accumulator", in.node, out, w.values,
+                                          zero_point_constants(w.values, out, in, feature, node.name));
     return accumulator(acc, in, w.quantizer.scale, node.bias.empty() ? std::vector<double>(out, 0.0) : node.bias);
   }
 };

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -31,12 +32,23 @@ struct QuantizedWeights {
 };
 QuantizedWeights quantize_weights(const std::vector<double>& weights, int bits);
 
-// (L1) with the input's zero point z moved to constants: c[o] = -z * sum of row o of `weights` (rows of equal
-// length), overflow-checked; empty when z = 0.
-std::vector<int64_t> zero_point_constants(const std::vector<int64_t>& weights, size_t rows, int64_t zero_point,
-                                          const std::string& node);
+// The channel of its input that weight k of a linear op reads.
+using WeightChannel = std::function<size_t(size_t)>;
 
-// The accumulator a linear op over a quantized input produces: x = v * input_scale * weight_scale + bias[c].
+// A linear op's weights over input `in`: quantize_weights, or, when `in` is per channel, each weight times the
+// scale of the input channel it reads quantized symmetrically, which folds the input's scales into the weights
+// (the accumulator then has input scale 1, see accumulator()).
+QuantizedWeights quantize_linear_weights(const std::vector<double>& weights, const EncodedTensor& in,
+                                         const WeightChannel& channel_of, int bits);
+
+// (L1) with the input's zero points moved to constants: c[o] = -sum_j W[o][j] * z(k), k = o * row + j the index of
+// the weight and z(k) the zero point of the input channel it reads (rows of equal length); overflow-checked;
+// empty when every zero point is 0.
+std::vector<int64_t> zero_point_constants(const std::vector<int64_t>& weights, size_t rows, const EncodedTensor& in,
+                                          const WeightChannel& channel_of, const std::string& node);
+
+// The accumulator a linear op over a quantized or per-channel (folded) input produces:
+// x = v * input_scale * weight_scale + bias[c], input_scale the input's scale (1 when folded).
 EncodedTensor accumulator(ir::NodeId node, const EncodedTensor& input, double weight_scale, std::vector<double> bias);
 
 // Throws fhenn::Error naming the node unless it has `count` operands.

@@ -1,22 +1,49 @@
 // Flatten, Reshape and Concat: values moved, not changed (no bootstrap unless Concat must requantize).
+#include <optional>
+
 #include "fhenn/common/error.hpp"
 #include "ops.hpp"
 
 namespace fhenn::compiler::ops {
 namespace {
 
-// A new shape for the same values: quantized tensors keep their quantizer, accumulators their bias per element.
-EncodedTensor reshaped(const EncodedTensor& in, const Shape& from, const Shape& to, ir::CircuitBuilder& b,
-                       const std::string& name) {
-  EncodedTensor out = in;
-  out.node = b.add_reshape(name, in.node, to);
-  if (!in.is_quantized()) {
-    const size_t elements = ir::shape_elements(to);
-    const size_t new_channel = channel_size(to);
-    out.bias.clear();
-    for (size_t i = 0; i < elements; i += new_channel) out.bias.push_back(in.bias[i / channel_size(from)]);
+// Parameters per channel of `from` (a bias, a quantizer) as parameters per channel of `to`, the same elements in
+// order; nullopt when a channel of `to` would hold elements of two different parameters.
+template <class T>
+std::optional<std::vector<T>> regroup(const std::vector<T>& per_channel, const Shape& from, const Shape& to) {
+  const size_t old_channel = channel_size(from), new_channel = channel_size(to);
+  std::vector<T> out;
+  for (size_t i = 0; i < ir::shape_elements(to); i += new_channel) {
+    const T& first = per_channel[i / old_channel];
+    for (size_t j = i; j < i + new_channel; ++j) {
+      if (!(per_channel[j / old_channel] == first)) return std::nullopt;
+    }
+    out.push_back(first);
   }
   return out;
+}
+
+// A new shape for the same values: quantized tensors keep their quantizer; per-channel tensors and accumulators
+// their parameters element by element, requantized first (one lookup) where a new channel would mix two.
+EncodedTensor reshaped(const EncodedTensor& value, const Shape& to, LoweringContext& context, const std::string& name) {
+  const Shape from = context.builder().shape_of(value.node);
+  EncodedTensor in = value;
+  if (in.is_per_channel()) {
+    if (auto quantizers = regroup(in.channel_quantizers, from, to)) {
+      in.channel_quantizers = std::move(*quantizers);
+    } else {
+      in = context.quantized(name + ".input", value, value.tensor);
+    }
+  }
+  if (in.is_accumulator()) {
+    if (auto bias = regroup(in.bias, from, to)) {
+      in.bias = std::move(*bias);
+    } else {
+      in = context.quantized(name + ".input", value, value.tensor);
+    }
+  }
+  in.node = context.builder().add_reshape(name, in.node, to);
+  return in;
 }
 
 class Flatten final : public GraphOp {
@@ -31,8 +58,7 @@ class Flatten final : public GraphOp {
   }
   EncodedTensor lower(const GraphNode& node, std::span<const EncodedTensor> operands, size_t tensor,
                       LoweringContext& context) const override {
-    return reshaped(operands[0], context.builder().shape_of(operands[0].node), context.graph().shape(tensor),
-                    context.builder(), node.name);
+    return reshaped(operands[0], context.graph().shape(tensor), context, node.name);
   }
 };
 
@@ -68,8 +94,7 @@ class Reshape final : public GraphOp {
   }
   EncodedTensor lower(const GraphNode& node, std::span<const EncodedTensor> operands, size_t tensor,
                       LoweringContext& context) const override {
-    return reshaped(operands[0], context.builder().shape_of(operands[0].node), context.graph().shape(tensor),
-                    context.builder(), node.name);
+    return reshaped(operands[0], context.graph().shape(tensor), context, node.name);
   }
 };
 

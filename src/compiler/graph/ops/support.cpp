@@ -11,27 +11,39 @@ QuantizedWeights quantize_weights(const std::vector<double>& weights, int bits) 
   return q;
 }
 
-std::vector<int64_t> zero_point_constants(const std::vector<int64_t>& weights, size_t rows, int64_t zero_point,
-                                          const std::string& node) {
-  if (zero_point == 0) return {};
+QuantizedWeights quantize_linear_weights(const std::vector<double>& weights, const EncodedTensor& in,
+                                         const WeightChannel& channel_of, int bits) {
+  if (!in.is_per_channel()) return quantize_weights(weights, bits);
+  std::vector<double> folded(weights.size());
+  for (size_t k = 0; k < weights.size(); ++k) folded[k] = weights[k] * in.channel_quantizer(channel_of(k)).scale;
+  return quantize_weights(folded, bits);
+}
+
+std::vector<int64_t> zero_point_constants(const std::vector<int64_t>& weights, size_t rows, const EncodedTensor& in,
+                                          const WeightChannel& channel_of, const std::string& node) {
   const size_t row_length = weights.size() / rows;
   std::vector<int64_t> constants(rows, 0);
+  bool any = false;
   for (size_t o = 0; o < rows; ++o) {
     int64_t sum = 0;
     for (size_t j = 0; j < row_length; ++j) {
-      FHENN_CHECK(!__builtin_add_overflow(sum, weights[o * row_length + j], &sum), "node '", node,
-                  "': its weights' sum overflows 64 bits");
+      const size_t k = o * row_length + j;
+      int64_t term = 0;
+      FHENN_CHECK(!__builtin_mul_overflow(weights[k], -in.channel_quantizer(channel_of(k)).zero_point, &term) &&
+                      !__builtin_add_overflow(sum, term, &sum),
+                  "node '", node, "': its zero-point constant overflows 64 bits");
     }
-    FHENN_CHECK(!__builtin_mul_overflow(-zero_point, sum, &constants[o]), "node '", node,
-                "': its zero-point constant overflows 64 bits");
+    constants[o] = sum;
+    any = any || sum != 0;
   }
+  if (!any) return {};
   return constants;
 }
 
 EncodedTensor accumulator(ir::NodeId node, const EncodedTensor& input, double weight_scale, std::vector<double> bias) {
   EncodedTensor out;
   out.node = node;
-  out.input_scale = input.quantizer->scale;
+  out.input_scale = input.is_quantized() ? input.quantizer->scale : 1.0;
   out.weight_scale = weight_scale;
   out.bias = std::move(bias);
   return out;

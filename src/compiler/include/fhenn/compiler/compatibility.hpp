@@ -14,8 +14,9 @@ enum class RangeMeasure {
 };
 
 struct PrecisionLimits {
-  int lookup_input_bits = 8;  // the engine's table-lookup (bootstrap) precision; also bounds decrypted outputs
+  int lookup_input_bits = 8;  // the engine's table-lookup (bootstrap) precision
   RangeMeasure measure = RangeMeasure::worst_case;
+  int output_bits = 16;  // the widest output integer the client decrypts (never bootstrapped)
 };
 
 struct PrecisionProblem {
@@ -26,11 +27,11 @@ struct PrecisionProblem {
   std::string message;  // names the layer, the width, the limit and a computed fix
 };
 
-// Every table lookup's input and every output must fit in limits.lookup_input_bits. For an accumulator that
-// does not, the fix is computed from the layer's weight integers and input range: the largest K such that K
-// non-zero weights per neuron keep the worst-case accumulator within the limit, the largest weight bits that
-// fit with the current non-zeros, and (before a lookup) rounding_threshold_bits; for a rounding node, a
-// lower rounding_threshold_bits.
+// Every table lookup's input must fit in limits.lookup_input_bits, every output in limits.output_bits. For an
+// accumulator that does not, the fixes are computed from the layer's weight integers and input range and listed
+// cheapest first (rank_fixes): (before a lookup) rounding_threshold_bits, the largest weight bits that fit with
+// the current non-zeros, and the largest K such that K non-zero weights per neuron keep the worst-case
+// accumulator within the limit; for a rounding node, a lower rounding_threshold_bits.
 std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compiled, const PrecisionLimits& limits);
 
 // Throws fhenn::Error with every problem's message, one per line, when there is any.

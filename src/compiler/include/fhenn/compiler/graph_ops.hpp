@@ -17,25 +17,38 @@
 namespace fhenn::compiler {
 
 // A float tensor's form inside the circuit (docs/circuit.md, (L1)-(L5) generalised to tensors):
-//   quantized    x[i] = quantizer.dequantize(q[i])                 (the client's or a lookup's output)
-//   accumulator  x[i] = double(v[i]) * input_scale * weight_scale + bias[c]   c = the channel of i, evaluated in
-//                double left to right, exactly as (L3)
+//   quantized    x[i] = quantizer.dequantize(q[i])                 (a lookup's output, or the client's)
+//   per channel  x[i] = channel_quantizers[c].dequantize(q[i])     (the client's, one quantizer per feature)
+//   accumulator  x[i] = double(v[i]) * input_scale * weight_scale + bias[c]   evaluated in double left to right,
+//                exactly as (L3)
+// where c is the channel of element i (channel_size: the first axis, so every feature of a flat tensor).
 struct EncodedTensor {
   ir::NodeId node = 0;
   size_t tensor = 0;  // the graph tensor it encodes (its calibration statistics)
   std::optional<quant::UniformQuantizer> quantizer;
+  std::vector<quant::UniformQuantizer> channel_quantizers;
   double input_scale = 1.0;
   double weight_scale = 1.0;
   std::vector<double> bias;  // accumulators: one per channel
 
+  // One quantizer for every element (what most ops read).
   bool is_quantized() const { return quantizer.has_value(); }
+  bool is_per_channel() const { return !channel_quantizers.empty(); }
+  bool is_accumulator() const { return !is_quantized() && !is_per_channel(); }
+  // The quantizer of channel `channel` (quantized and per-channel tensors).
+  const quant::UniformQuantizer& channel_quantizer(size_t channel) const;
   // The float value element `element` of a (shape-`shape`) tensor holding integer v stands for.
   double dequantize(const Shape& shape, size_t element, int64_t v) const;
 };
 
+// How the client quantizes the graph's inputs: one scale and zero point per input channel (a flat input's
+// features, an image's colour channels), each calibrated on its own range, or one for the whole input.
+enum class InputQuantization { per_channel, per_tensor };
+
 struct GraphCompileOptions {
   quant::NBits n_bits = quant::NBits::uniform(3);
   std::optional<int> rounding_threshold_bits;  // keep this many bits of every accumulator a lookup reads
+  InputQuantization input_quantization = InputQuantization::per_channel;
 };
 
 // What an op's lowering may use: the builder, each tensor's calibration statistics, and the shared steps.
@@ -57,6 +70,9 @@ class LoweringContext {
   // `value` as a quantized tensor: itself when it is, else a lookup requantizing it with tensor `tensor`'s
   // calibrated activation quantizer (what a linear op needs to read it).
   EncodedTensor quantized(const std::string& name, const EncodedTensor& value, size_t tensor);
+  // `value` as a quantized or per-channel tensor (what Gemm and Conv read: they fold the scales into their
+  // weights): itself when it is one, else quantized(name, value, tensor).
+  EncodedTensor linear_input(const std::string& name, const EncodedTensor& value, size_t tensor);
   // `value` requantized to `target` (itself when it already has that quantizer).
   EncodedTensor requantized(const std::string& name, const EncodedTensor& value, const quant::UniformQuantizer& target);
 

@@ -39,7 +39,7 @@ std::string shape_text(const Shape& shape);  // "2x28x28"
 //                                                            per channel (a block of H*W elements) or shared
 //   output        operand[i], returned to the client
 //   conv2d        sum over the kernel window of K[co][ci][ky][kx] * operand[ci][iy][ix] + c[co], positions outside
-//                 the operand reading `pad_value` (stride, dilation, padding, groups)
+//                 the operand reading their channel's pad value (stride, dilation, padding, groups)
 //   weighted_sum  sum_k m_k * operand_k[i] + c                  operands of one shape, clear integer multipliers
 //   reshape       operand[i] under another shape (flatten)
 //   concat        the operands laid end to end along `axis`
@@ -125,7 +125,7 @@ struct OutputOp {
 // A 2-D convolution of a (C_in, H, W) operand into (out_channels, H_out, W_out), ONNX Conv semantics:
 //   H_out = (H + pad_top + pad_bottom - dilation_h * (kernel_h - 1) - 1) / stride_h + 1   (likewise W_out)
 //   out[co][oy][ox] = c[co] + sum_{ci in co's group, ky, kx} K[co][ci][ky][kx] * in[g*C_in/groups + ci][iy][ix],
-//   iy = oy * stride_h - pad_top + ky * dilation_h, positions outside the operand reading pad_value.
+//   iy = oy * stride_h - pad_top + ky * dilation_h, positions outside the operand reading pad_value(channel).
 // The kernel is stored, never a dense matrix: memory grows with the kernel, not with the image.
 struct Conv2dOp {
   size_t out_channels = 1;
@@ -134,9 +134,12 @@ struct Conv2dOp {
   size_t dilation_h = 1, dilation_w = 1;
   size_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
   size_t groups = 1;
-  int64_t pad_value = 0;           // what the border holds, e.g. the input quantizer's zero point
+  // What the border holds (each input quantizer's zero point, so that it stands for zero): one value for every
+  // operand channel, or one per operand channel.
+  std::vector<int64_t> pad_values{0};
   std::vector<int64_t> kernel;     // out_channels x (C_in / groups) x kernel_h x kernel_w, row-major
   std::vector<int64_t> constants;  // out_channels entries, or empty for none
+  int64_t pad_value(size_t channel) const { return pad_values.size() == 1 ? pad_values[0] : pad_values[channel]; }
   bool operator==(const Conv2dOp&) const = default;
 };
 struct WeightedSumOp {

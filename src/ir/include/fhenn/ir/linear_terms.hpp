@@ -18,7 +18,7 @@ class LinearTerms {
   LinearTerms(const Node& node, std::span<const Node> nodes);
 
   // Calls term(slot, j, w) for every term w * operand_slot[j] of element i with w != 0, and returns the element's
-  // constant. The constant is computed with overflow checks (a conv2d adds w * pad_value for every position
+  // constant. The constant is computed with overflow checks (a conv2d adds w * pad value for every position
   // outside its operand): fhenn::Error naming the node when it leaves 64 bits, which the verifier's range
   // analysis reports first for every circuit it accepts.
   template <class Term>
@@ -41,7 +41,7 @@ class LinearTerms {
   size_t operand_width_ = 0;
   // conv2d: the operand's (C, H, W) and the output's (H_out, W_out); concat: sizes around the axis.
   size_t channels_ = 0, height_ = 0, width_ = 0, out_height_ = 0, out_width_ = 0;
-  size_t outer_ = 1, inner_ = 1;
+  size_t inner_ = 1;
 };
 
 // (C2), (C6)-(C10) for one node: out[i] = sum of its terms + constant, reading `node_values` (a sample's values of
@@ -106,7 +106,7 @@ int64_t LinearTerms::visit_conv2d(size_t i, Term& term) const {
         if (*weight == 0) continue;
         const auto ix = static_cast<long>(ox * op.stride_w + kx * op.dilation_w) - static_cast<long>(op.pad_left);
         if (iy < 0 || ix < 0 || iy >= static_cast<long>(height_) || ix >= static_cast<long>(width_)) {
-          constant = add_constant(constant, *weight, op.pad_value);
+          constant = add_constant(constant, *weight, op.pad_value(first_channel + ci));
           continue;
         }
         term(size_t{0}, ((first_channel + ci) * height_ + static_cast<size_t>(iy)) * width_ + static_cast<size_t>(ix),
