@@ -277,6 +277,10 @@ TEST(GraphPtq, PerFeatureInputQuantizersFitEachFeaturesRange) {
   }
   // Gemm folds the scales into its weights: no lookup before it.
   EXPECT_THROW((void)per_feature.circuit.find("fc1.input"), Error);
+  // An input that an op other than Gemm or Conv reads keeps one range (InputQuantization's rule).
+  const Graph activated = Graph::build({{{"x", {3}}}, {node("relu", "Relu", {"x"})}, {"relu"}});
+  const CompiledGraph one_range = compile_graph_ptq(activated, calibration, options);
+  EXPECT_EQ(one_range.client.inputs[0], one_range.client.inputs[1]);
   options.input_quantization = InputQuantization::per_tensor;
   const CompiledGraph shared = compile_graph_ptq(graph, calibration, options);
   EXPECT_DOUBLE_EQ(shared.client.inputs[0].scale, shared.client.inputs[2].scale);

@@ -1,4 +1,5 @@
 // Compiling a model graph to the integer circuit: calibration, the lowering context's shared steps, the client.
+#include <algorithm>
 #include <cmath>
 
 #include "fhenn/common/error.hpp"
@@ -71,6 +72,23 @@ quant::UniformQuantizer with_signedness(quant::UniformQuantizer q, bool is_signe
   return q;
 }
 
+// Whether every reader of tensor `t` folds per-channel scales into its weights (Gemm, Conv), directly or through
+// Flatten and Reshape: only then do per-channel quantizers cost no requantizing lookup.
+bool read_only_by_folding_ops(const Graph& graph, size_t t) {
+  for (const std::string& name : graph.outputs()) {
+    if (graph.tensor_index(name) == t) return false;
+  }
+  for (size_t k = 0; k < graph.nodes().size(); ++k) {
+    const auto& operands = graph.operands(k);
+    if (std::find(operands.begin(), operands.end(), t) == operands.end()) continue;
+    const std::string& op = graph.nodes()[k].op;
+    if (op == "Gemm" || op == "Conv") continue;
+    if ((op == "Flatten" || op == "Reshape") && read_only_by_folding_ops(graph, graph.inputs().size() + k)) continue;
+    return false;
+  }
+  return true;
+}
+
 // Graph input `t`: its client quantizers (one per channel, or one shared) and its circuit input node.
 EncodedTensor add_graph_input(LoweringContext& context, const Matrix& calibration, size_t t, size_t offset,
                               ClientQuantization& client) {
@@ -78,7 +96,8 @@ EncodedTensor add_graph_input(LoweringContext& context, const Matrix& calibratio
   const int bits = context.options().n_bits.model_inputs;
   EncodedTensor encoded;
   encoded.tensor = t;
-  if (context.options().input_quantization == InputQuantization::per_tensor || in.shape[0] == 1) {
+  if (context.options().input_quantization == InputQuantization::per_tensor || in.shape[0] == 1 ||
+      !read_only_by_folding_ops(context.graph(), t)) {
     encoded.quantizer = quant::asymmetric_quantizer(context.statistics(t), bits);
   } else {
     const bool is_signed = context.statistics(t).rmin < 0.0;

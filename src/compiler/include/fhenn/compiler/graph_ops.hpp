@@ -42,7 +42,10 @@ struct EncodedTensor {
 };
 
 // How the client quantizes the graph's inputs: one scale and zero point per input channel (a flat input's
-// features, an image's colour channels), each calibrated on its own range, or one for the whole input.
+// features, an image's colour channels), each calibrated on its own range, or one for the whole input. Per
+// channel applies to an input that only Gemm and Conv read (directly or through Flatten and Reshape), which fold
+// the scales into their weights; another reader (an Add, a pool) would need a requantizing lookup per element, so
+// such an input keeps one range.
 enum class InputQuantization { per_channel, per_tensor };
 
 struct GraphCompileOptions {
