@@ -124,7 +124,10 @@ std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compi
 }
 
 void check_precision(const CompiledModel& compiled, const PrecisionLimits& limits) {
-  const auto problems = find_precision_problems(compiled, limits);
+  throw_precision_problems(find_precision_problems(compiled, limits));
+}
+
+void throw_precision_problems(const std::vector<PrecisionProblem>& problems) {
   if (problems.empty()) return;
   std::string message = problems[0].message;
   for (size_t k = 1; k < problems.size(); ++k) message += "\n" + problems[k].message;

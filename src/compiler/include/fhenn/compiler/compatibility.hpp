@@ -36,6 +36,7 @@ std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compi
 
 // Throws fhenn::Error with every problem's message, one per line, when there is any.
 void check_precision(const CompiledModel& compiled, const PrecisionLimits& limits);
+void throw_precision_problems(const std::vector<PrecisionProblem>& problems);
 
 // The largest K for which K non-zero weights per neuron, with weight integers in [weight_min, weight_max] and
 // inputs (zero point removed) in [input_min, input_max], keep every accumulator within `bits`; 0 when even
