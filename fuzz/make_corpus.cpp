@@ -142,6 +142,18 @@ void write_csv_seeds(const fs::path& folder) {
   }
 }
 
+// First byte 0: raw IDX; 1: gzip (Debian's Fashion-MNIST test labels when installed).
+void write_idx_seeds(const fs::path& folder) {
+  const std::vector<uint8_t> images = {0, 0, 0, 8, 2, 0, 0, 0, 2, 0, 0, 0, 3, 1, 2, 3, 4, 5, 6};
+  write_file_bytes(folder / "seed0.idx", images);
+  const fs::path labels = "/usr/share/datasets/fashion-mnist/t10k-labels-idx1-ubyte.gz";
+  if (!fs::exists(labels)) return;
+  std::vector<uint8_t> gz = {1};
+  const auto file = read_file_bytes(labels, "the Fashion-MNIST test labels");
+  gz.insert(gz.end(), file.begin(), file.end());
+  write_file_bytes(folder / "seed1.idx.gz", gz);
+}
+
 void write_corpus(const fs::path& root) {
   write_seeds(root / "model", "float", compiler::serialize_model(tiny_float_mlp()), kModelKinds, 0);
   write_seeds(root / "model", "qat", compiler::serialize_model(tiny_qat_mlp()), kModelKinds, 1);
@@ -178,6 +190,7 @@ void write_corpus(const fs::path& root) {
 
   write_tiny_key_seeds(root, deployment.client.model_id);
   write_csv_seeds(root / "csv");
+  write_idx_seeds(root / "idx");
 }
 
 }  // namespace

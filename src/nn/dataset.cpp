@@ -11,6 +11,7 @@
 
 #include "fhenn/common/csv.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/common/idx.hpp"
 #include "fhenn/nn/random.hpp"
 
 namespace fhenn::nn {
@@ -131,6 +132,42 @@ Dataset load_csv(const std::filesystem::path& path, const std::string& label_col
   data.num_features = static_cast<int>(width - 1);
   data.num_classes = static_cast<int>(max_label + 1);
   split_by_permutation(features, labels, test_size, derive_seed(seed, kSplitStream), data);
+  return data;
+}
+
+namespace {
+
+// One split: its images (N x 28 x 28) and labels (N, each below 10), the first `limit` of them (0: all).
+LabelledSet fashion_mnist_split(const std::filesystem::path& dir, const std::string& prefix, size_t limit) {
+  const std::filesystem::path images_path = dir / (prefix + "-images-idx3-ubyte.gz");
+  const std::filesystem::path labels_path = dir / (prefix + "-labels-idx1-ubyte.gz");
+  const IdxArray images = read_idx_file(images_path);
+  const IdxArray labels = read_idx_file(labels_path);
+  FHENN_CHECK(images.dims.size() == 3 && images.dims[1] == 28 && images.dims[2] == 28, images_path.string(),
+              " does not hold 28 x 28 images");
+  FHENN_CHECK(labels.dims.size() == 1 && labels.dims[0] == images.dims[0], labels_path.string(), " holds ",
+              labels.values.size(), " labels for ", images.dims[0], " images");
+  const size_t n = limit == 0 ? images.dims[0] : std::min(limit, images.dims[0]);
+  constexpr size_t kPixels = 28 * 28;
+  LabelledSet set;
+  set.features = Matrix(n, kPixels);
+  for (size_t k = 0; k < n * kPixels; ++k) set.features.values[k] = images.values[k] / 255.0;
+  for (size_t i = 0; i < n; ++i) {
+    FHENN_CHECK(labels.values[i] < 10, labels_path.string(), ": label ", int{labels.values[i]}, " of image ", i,
+                " is not a class 0..9");
+    set.labels.push_back(labels.values[i]);
+  }
+  return set;
+}
+
+}  // namespace
+
+Dataset load_fashion_mnist(const std::filesystem::path& dir, size_t max_train, size_t max_test) {
+  Dataset data;
+  data.train = fashion_mnist_split(dir, "train", max_train);
+  data.test = fashion_mnist_split(dir, "t10k", max_test);
+  data.num_features = 28 * 28;
+  data.num_classes = 10;
   return data;
 }
 

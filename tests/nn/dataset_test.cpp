@@ -214,5 +214,27 @@ TEST_F(CsvTest, RejectsAMissingFileAndABadTestFraction) {
   EXPECT_THROW(load_csv(path, "", 1.0, 1), Error);
 }
 
+TEST(FashionMnist, ReadsDebiansPackageAsPixelsInTheUnitInterval) {
+  const Dataset data = load_fashion_mnist(kFashionMnistDir, 300, 200);
+  EXPECT_EQ(data.num_features, 784);
+  EXPECT_EQ(data.num_classes, 10);
+  ASSERT_EQ(data.train.size(), 300u);
+  ASSERT_EQ(data.test.size(), 200u);
+  EXPECT_EQ(data.train.features.cols, 784u);
+  double lo = 1.0, hi = 0.0;
+  for (double v : data.train.features.values) {
+    lo = std::min(lo, v);
+    hi = std::max(hi, v);
+  }
+  EXPECT_EQ(lo, 0.0);  // the background
+  EXPECT_EQ(hi, 1.0);  // some pixel is white
+  std::vector<int> per_class(10, 0);
+  for (int64_t label : data.train.labels) ++per_class.at(static_cast<size_t>(label));
+  for (int count : per_class) EXPECT_GT(count, 10);  // the first 300 images hold every class
+  // The whole test split: 10,000 images.
+  EXPECT_EQ(load_fashion_mnist(kFashionMnistDir, 1, 0).test.size(), 10000u);
+  EXPECT_THROW(load_fashion_mnist("/nonexistent/fashion-mnist"), Error);
+}
+
 }  // namespace
 }  // namespace fhenn::nn

@@ -40,4 +40,14 @@ double checkerboard_rule_accuracy(const LabelledSet& set);
 Dataset load_csv(const std::filesystem::path& path, const std::string& label_column, double test_fraction,
                  uint64_t seed);
 
+// Where Debian's dataset-fashion-mnist package installs the gzipped IDX files.
+inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+
+// Fashion-MNIST (Xiao, Rasul and Vollgraf 2017): 60,000 training and 10,000 test 28 x 28 grey images of 10
+// classes, as shipped (train-images-idx3-ubyte.gz, ...), pixels scaled to [0, 1] (784 features, row by row). The
+// first `max_train` and `max_test` images of each split (0: all). Throws fhenn::Error naming the file for a
+// missing or malformed one, or images and labels that disagree.
+Dataset load_fashion_mnist(const std::filesystem::path& dir = kFashionMnistDir, size_t max_train = 0,
+                           size_t max_test = 0);
+
 }  // namespace fhenn::nn
