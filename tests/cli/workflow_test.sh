@@ -58,6 +58,19 @@ awk -v a="$(json_number std.json test_accuracy)" -v b="$(json_number std_eval.js
 [ "$(json_number std_eval.json quantized_accuracy)" = "$(json_number std_eval.json circuit_accuracy)" ] \
   || fail "standardised model: circuit != quantized"
 
+# Fashion-MNIST from Debian's package: 784 pixel features, 10 classes, a few hundred images of each split.
+fashion=(--data fashion-mnist --train-limit 600 --test-limit 200)
+"$fhenn" train "${fashion[@]}" --hidden 16 --epochs 2 --batch-size 16 --lr 0.003 --out fashion.fhm \
+  --json fashion.json > /dev/null
+[ "$(json_number fashion.json input_size)" = 784 ] || fail "fashion-mnist: input size"
+[ "$(json_number fashion.json classes)" = 10 ] || fail "fashion-mnist: classes"
+"$fhenn" compile --model fashion.fhm "${fashion[@]}" --n-bits 6 --rounding-bits 7 --out fashion.fhc > /dev/null
+"$fhenn" evaluate --model fashion.fhm --compiled fashion.fhc "${fashion[@]}" --json fashion_eval.json > /dev/null
+awk -v a="$(json_number fashion_eval.json fp32_accuracy)" 'BEGIN { exit !(a > 0.4) }' \
+  || fail "fashion-mnist: the model did not learn (10 classes: chance is 0.1)"
+[ "$(json_number fashion_eval.json quantized_accuracy)" = "$(json_number fashion_eval.json circuit_accuracy)" ] \
+  || fail "fashion-mnist: circuit != quantized"
+
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt
 grep -q '"pruned"' ptq.json || fail "experiment: no pruned table"

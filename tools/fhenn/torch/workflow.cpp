@@ -28,7 +28,14 @@ void check_labels_below(const nn::Dataset& data, int classes, const std::string&
 }  // namespace
 
 void DataOptions::add_to(CLI::App& command) {
-  command.add_option("--data", source, "'checkerboard' (the reference's data set) or a CSV file")
+  command
+      .add_option("--data", source,
+                  "'checkerboard' (the reference's data set), 'fashion-mnist' (Debian's dataset-fashion-mnist: "
+                  "28 x 28 images, 784 features in [0, 1]) or a CSV file")
+      ->capture_default_str();
+  command.add_option("--train-limit", train_limit, "fashion-mnist: use the first N training images (0: all 60,000)")
+      ->capture_default_str();
+  command.add_option("--test-limit", test_limit, "fashion-mnist: use the first N test images (0: all 10,000)")
       ->capture_default_str();
   command.add_option("--label-column", label_column,
                      "CSV: the name of the integer label column in the header (default: the last column)");
@@ -42,14 +49,18 @@ void DataOptions::add_to(CLI::App& command) {
 
 nn::Dataset DataOptions::load() const {
   if (source == "checkerboard") return nn::make_checkerboard(seed);
+  if (source == "fashion-mnist") return nn::load_fashion_mnist(nn::kFashionMnistDir, train_limit, test_limit);
   FHENN_CHECK(std::filesystem::exists(source), "no data file '", source,
-              "': give --data checkerboard or the path of a CSV file");
+              "': give --data checkerboard, --data fashion-mnist or the path of a CSV file");
   return nn::load_csv(source, label_column, test_fraction, seed);
 }
 
 nlohmann::json DataOptions::to_json() const {
   nlohmann::json j{{"source", source}, {"seed", seed}};
-  if (source != "checkerboard") {
+  if (source == "fashion-mnist") {
+    j["train_limit"] = train_limit;
+    j["test_limit"] = test_limit;
+  } else if (source != "checkerboard") {
     j["label_column"] = label_column;
     j["test_fraction"] = test_fraction;
   }

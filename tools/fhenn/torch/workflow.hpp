@@ -21,6 +21,7 @@ struct DataOptions {
   std::string label_column;
   double test_fraction = 0.2;
   uint64_t seed = 0;
+  size_t train_limit = 0, test_limit = 0;  // fashion-mnist: the first images of each split (0: all)
 
   void add_to(CLI::App& command);
   nn::Dataset load() const;
