@@ -18,14 +18,6 @@ namespace {
 using compiler::GraphNode;
 using compiler::ModelGraph;
 
-GraphNode op_node(std::string name, std::string op, std::vector<std::string> inputs) {
-  GraphNode n;
-  n.name = std::move(name);
-  n.op = std::move(op);
-  n.inputs = std::move(inputs);
-  return n;
-}
-
 std::vector<double> random_weights(size_t n, std::mt19937_64& rng) {
   std::normal_distribution<double> normal(0.0, 0.4);
   std::vector<double> v(n);
@@ -35,7 +27,7 @@ std::vector<double> random_weights(size_t n, std::mt19937_64& rng) {
 
 GraphNode conv_node(std::string name, std::string input, size_t in_channels, size_t out_channels, size_t kernel,
                     std::mt19937_64& rng) {
-  GraphNode conv = op_node(std::move(name), "Conv", {std::move(input)});
+  GraphNode conv = compiler::graph_node(std::move(name), "Conv", {std::move(input)});
   const auto k = static_cast<int64_t>(kernel);
   const int64_t pad = k / 2;
   conv.weight = random_weights(out_channels * in_channels * kernel * kernel, rng);
@@ -48,24 +40,27 @@ GraphNode conv_node(std::string name, std::string input, size_t in_channels, siz
 // -> gemm (2 scores), or one of its ops alone ("conv_relu", "add", "max_pool").
 ModelGraph bench_graph(const std::string& which) {
   std::mt19937_64 rng(7);
-  GraphNode pool = op_node("pool", "MaxPool", {"relu1"});
+  GraphNode pool = compiler::graph_node("pool", "MaxPool", {"relu1"});
   pool.ints = {{"kernel_shape", {2, 2}}, {"strides", {2, 2}}};
   if (which == "conv_relu") {
-    return {{{"x", {1, 6, 6}}}, {conv_node("conv1", "x", 1, 2, 3, rng), op_node("relu1", "Relu", {"conv1"})}, {"relu1"}};
+    return {{{"x", {1, 6, 6}}},
+            {conv_node("conv1", "x", 1, 2, 3, rng), compiler::graph_node("relu1", "Relu", {"conv1"})},
+            {"relu1"}};
   }
   if (which == "max_pool") {
-    return {{{"x", {2, 6, 6}}}, {op_node("relu1", "Relu", {"x"}), pool}, {"pool"}};
+    return {{{"x", {2, 6, 6}}}, {compiler::graph_node("relu1", "Relu", {"x"}), pool}, {"pool"}};
   }
   if (which == "add") {
-    return {{{"x", {2, 6, 6}}, {"y", {2, 6, 6}}}, {op_node("sum", "Add", {"x", "y"})}, {"sum"}};
+    return {{{"x", {2, 6, 6}}, {"y", {2, 6, 6}}}, {compiler::graph_node("sum", "Add", {"x", "y"})}, {"sum"}};
   }
-  GraphNode fc = op_node("fc", "Gemm", {"flat"});
+  GraphNode fc = compiler::graph_node("fc", "Gemm", {"flat"});
   fc.weight = random_weights(2 * 18, rng);
   pool.inputs = {"relu2"};
   return {{{"x", {1, 6, 6}}},
-          {conv_node("conv1", "x", 1, 2, 3, rng), op_node("relu1", "Relu", {"conv1"}),
-           conv_node("conv2", "relu1", 2, 2, 3, rng), op_node("residual", "Add", {"conv2", "relu1"}),
-           op_node("relu2", "Relu", {"residual"}), pool, op_node("flat", "Flatten", {"pool"}), fc},
+          {conv_node("conv1", "x", 1, 2, 3, rng), compiler::graph_node("relu1", "Relu", {"conv1"}),
+           conv_node("conv2", "relu1", 2, 2, 3, rng), compiler::graph_node("residual", "Add", {"conv2", "relu1"}),
+           compiler::graph_node("relu2", "Relu", {"residual"}), pool, compiler::graph_node("flat", "Flatten", {"pool"}),
+           fc},
           {"fc"}};
 }
 

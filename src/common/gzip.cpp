@@ -51,7 +51,8 @@ std::vector<uint8_t> gunzip(std::span<const uint8_t> compressed, uint64_t max_by
     FHENN_CHECK(status == Z_OK || status == Z_BUF_ERROR, what, " is not valid gzip data (",
                 z.msg != nullptr ? z.msg : "corrupted", "): fetch the file again");
     // Output room left but no input: the stream stopped before its end.
-    FHENN_CHECK(z.avail_in > 0 || z.avail_out == 0, what, " is truncated: its gzip stream ends early; fetch the file again");
+    FHENN_CHECK(z.avail_in > 0 || z.avail_out == 0, what,
+                " is truncated: its gzip stream ends early; fetch the file again");
   }
 }
 

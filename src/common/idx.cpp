@@ -40,8 +40,8 @@ IdxArray parse_idx(std::span<const uint8_t> bytes, const std::string& what) {
     FHENN_CHECK(count <= bytes.size() - header, what, " declares more values than its ", bytes.size() - header,
                 " data bytes hold: it is truncated or corrupted; fetch it again");
   }
-  FHENN_CHECK(count == bytes.size() - header, what, " declares ", count, " values but holds ",
-              bytes.size() - header, " data bytes: it is corrupted; fetch it again");
+  FHENN_CHECK(count == bytes.size() - header, what, " declares ", count, " values but holds ", bytes.size() - header,
+              " data bytes: it is corrupted; fetch it again");
   array.values.assign(bytes.begin() + static_cast<std::ptrdiff_t>(header), bytes.end());
   return array;
 }

@@ -113,9 +113,9 @@ std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compi
     if (bits <= limit) continue;
     const std::string what =
         rounded ? "the rounded accumulator" : (before_lookup ? "the accumulator" : "the output accumulator");
-    const std::string fix = rounded ? concat("set rounding_threshold_bits to ", limit, " or less (the rounding keeps ",
-                                             bits, " bits)")
-                                    : accumulator_fix(layer, limit, before_lookup);
+    const std::string fix =
+        rounded ? concat("set rounding_threshold_bits to ", limit, " or less (the rounding keeps ", bits, " bits)")
+                : accumulator_fix(layer, limit, before_lookup);
     problems.push_back({layer.name, node_name, bits, limit,
                         concat("layer ", layer.name, ": ", what, " needs ", bits, " bits (", measure,
                                "), the limit is ", limit, "; ", fix)});

@@ -296,9 +296,8 @@ void save_batch(const EncryptedBatch& batch, const tfhe::ParameterSet& params, c
 }
 EncryptedBatch load_batch(const std::filesystem::path& path, EncryptedBatch::Kind expected,
                           const tfhe::ParameterSet& params) {
-  const auto file =
-      read_artifact_file(expected == EncryptedBatch::Kind::inputs ? "encrypted inputs" : "encrypted results", path,
-                         kMaxBatchFileBytes);
+  const auto file = read_artifact_file(
+      expected == EncryptedBatch::Kind::inputs ? "encrypted inputs" : "encrypted results", path, kMaxBatchFileBytes);
   return deserialize_batch(file.bytes, expected, params, file.what);
 }
 

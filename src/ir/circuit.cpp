@@ -135,8 +135,8 @@ void verify_payload(const Node& node, const std::vector<Node>& nodes) {
       const auto& tables = std::get<TableLookupOp>(node.op).tables;
       FHENN_CHECK(node.width == operand_width, "table lookup '", node.name, "' has width ", node.width,
                   " but its operand has ", operand_width);
-      FHENN_CHECK(!tables.empty() && tables.size() <= node.width && node.width % tables.size() == 0,
-                  "table lookup '", node.name, "' has ", tables.size(), " tables for ", node.width,
+      FHENN_CHECK(!tables.empty() && tables.size() <= node.width && node.width % tables.size() == 0, "table lookup '",
+                  node.name, "' has ", tables.size(), " tables for ", node.width,
                   " elements: give one table per element, per channel or one for all");
       for (size_t i = 0; i < tables.size(); ++i) {
         FHENN_CHECK(!tables[i].values.empty(), "table lookup '", node.name, "': table ", i, " is empty");
@@ -158,8 +158,8 @@ void verify_payload(const Node& node, const std::vector<Node>& nodes) {
       FHENN_CHECK(op.multipliers.size() == node.operands.size(), "weighted sum '", node.name, "' has ",
                   op.multipliers.size(), " multipliers for ", node.operands.size(), " operands");
       for (NodeId o : node.operands) {
-        FHENN_CHECK(nodes[o].shape == node.shape, "weighted sum '", node.name, "' adds '", nodes[o].name,
-                    "' of shape ", shape_text(nodes[o].shape), " to a sum of shape ", shape_text(node.shape),
+        FHENN_CHECK(nodes[o].shape == node.shape, "weighted sum '", node.name, "' adds '", nodes[o].name, "' of shape ",
+                    shape_text(nodes[o].shape), " to a sum of shape ", shape_text(node.shape),
                     ": its operands must have one shape");
       }
       break;
@@ -233,8 +233,8 @@ Shape conv2d_output_shape(const Conv2dOp& op, const Shape& input, std::string_vi
                         const char* axis) {
     const uint64_t padded = uint64_t{in} + pad_a + pad_b;
     const uint64_t span = uint64_t{dilation} * (kernel - 1) + 1;
-    FHENN_CHECK(kernel >= 1 && stride >= 1 && span <= padded, "convolution '", node, "': its kernel spans ", span,
-                " ", axis, " positions but the padded input has ", padded, "; use a smaller kernel or more padding");
+    FHENN_CHECK(kernel >= 1 && stride >= 1 && span <= padded, "convolution '", node, "': its kernel spans ", span, " ",
+                axis, " positions but the padded input has ", padded, "; use a smaller kernel or more padding");
     return static_cast<size_t>((padded - span) / stride + 1);
   };
   return {op.out_channels, side(input[1], op.pad_top, op.pad_bottom, op.kernel_h, op.dilation_h, op.stride_h, "row"),

@@ -53,7 +53,7 @@ void print_conv2d(std::ostringstream& out, const Conv2dOp& op, const PrintOption
   const auto non_zero = std::count_if(op.kernel.begin(), op.kernel.end(), [](int64_t w) { return w != 0; });
   const auto [lo, hi] = std::minmax_element(op.kernel.begin(), op.kernel.end());
   out << "  kernel " << op.kernel_h << "x" << op.kernel_w << ", stride " << op.stride_h << "x" << op.stride_w
-      << ", padding " << op.pad_top << "," << op.pad_left << "," << op.pad_bottom << "," << op.pad_right ;
+      << ", padding " << op.pad_top << "," << op.pad_left << "," << op.pad_bottom << "," << op.pad_right;
   if (op.pad_values.size() == 1) {
     out << " (value " << op.pad_values[0] << ")";
   } else {
@@ -89,8 +89,7 @@ std::string print_circuit(const Circuit& circuit, const PrintOptions& options) {
   const auto worst = guaranteed_element_ranges(circuit);
   for (NodeId id = 0; id < circuit.nodes().size(); ++id) {
     const Node& node = circuit.node(id);
-    out << "%" << id << " = " << traits(node.kind()).name << " " << node.name << " [" << shape_text(node.shape)
-        << "]";
+    out << "%" << id << " = " << traits(node.kind()).name << " " << node.name << " [" << shape_text(node.shape) << "]";
     print_operands(out, node);
     const Range r = node_range(node, worst[id]).values;
     out << "  range [" << r.min << ", " << r.max << "]";

@@ -65,9 +65,9 @@ ClientEncodings client_encodings(const ir::Circuit& circuit, const EnginePlan& p
 }
 
 void validate_encodings(const ClientEncodings& e, const std::string& what) {
-  FHENN_CHECK(!e.input_ranges.empty() && e.input_ranges.size() == e.input_bits.size() && !e.output_bits.empty(),
-              what, " is corrupted: ", e.input_ranges.size(), " input ranges, ", e.input_bits.size(),
-              " input encodings and ", e.output_bits.size(), " output encodings");
+  FHENN_CHECK(!e.input_ranges.empty() && e.input_ranges.size() == e.input_bits.size() && !e.output_bits.empty(), what,
+              " is corrupted: ", e.input_ranges.size(), " input ranges, ", e.input_bits.size(), " input encodings and ",
+              e.output_bits.size(), " output encodings");
   const auto valid_bits = [](int bits) { return bits >= 1 && bits <= 62; };
   for (size_t i = 0; i < e.input_bits.size(); ++i) {
     const int64_t limit = int64_t{1} << std::min(e.input_bits[i], 62);
@@ -133,8 +133,8 @@ std::vector<int64_t> decrypt_outputs(const ClientEncodings& encodings, const tfh
   std::vector<int64_t> values;
   values.reserve(outputs.size());
   for (size_t k = 0; k < outputs.size(); ++k) {
-    values.push_back(tfhe::decrypt_signed_integer_with_encoding(
-        key, outputs[k], static_cast<size_t>(encodings.output_bits[k % width])));
+    values.push_back(tfhe::decrypt_signed_integer_with_encoding(key, outputs[k],
+                                                                static_cast<size_t>(encodings.output_bits[k % width])));
   }
   return values;
 }

@@ -267,8 +267,8 @@ EnginePlan plan_for_engine(const ir::Circuit& circuit, const PlanOptions& option
     FHENN_CHECK(plan.params.message_bits.value >= static_cast<size_t>(plan.max_index_bits), "parameter set '",
                 plan.params.name, "' carries ", plan.params.message_bits.value, "-bit messages; this circuit's ",
                 "widest lookup reads ", plan.max_index_bits, " bits");
-    tfhe::require_secure(plan.params, options.allow_insecure ? tfhe::KeySecurity::allow_insecure
-                                                             : tfhe::KeySecurity::require_128_bit);
+    tfhe::require_secure(
+        plan.params, options.allow_insecure ? tfhe::KeySecurity::allow_insecure : tfhe::KeySecurity::require_128_bit);
   } else {
     plan.params = tfhe::select_parameters(
         static_cast<size_t>(plan.max_index_bits), plan.max_squared_weight_norm, plan.p_error_per_lookup,
@@ -282,11 +282,10 @@ EnginePlan plan_for_engine(const ir::Circuit& circuit, const PlanOptions& option
 std::string describe_plan(const ir::Circuit& circuit, const EnginePlan& plan) {
   std::ostringstream out;
   out << "parameter set " << plan.params.name << (plan.params.secure ? "" : " [INSECURE: below 128-bit security]")
-      << " (n=" << plan.params.lwe_dimension
-      << ", k=" << plan.params.glwe_dimension << ", N=" << plan.params.polynomial_size << ", PBS "
-      << plan.params.pbs_level << "x2^" << plan.params.pbs_base_log << ", KS " << plan.params.ks_level << "x2^"
-      << plan.params.ks_base_log << "), ranges: " << (plan.ranges == RangeSource::worst_case ? "worst case" : "seen")
-      << "\n";
+      << " (n=" << plan.params.lwe_dimension << ", k=" << plan.params.glwe_dimension
+      << ", N=" << plan.params.polynomial_size << ", PBS " << plan.params.pbs_level << "x2^" << plan.params.pbs_base_log
+      << ", KS " << plan.params.ks_level << "x2^" << plan.params.ks_base_log
+      << "), ranges: " << (plan.ranges == RangeSource::worst_case ? "worst case" : "seen") << "\n";
   for (const auto& lookup : plan.lookups) {
     const auto folded = std::count(lookup.constant.begin(), lookup.constant.end(), true);
     out << "  " << circuit.node(lookup.node).name << ": reads " << lookup.index_bits << " bits of a "

@@ -86,8 +86,8 @@ void SimulatedExecutor::run_sample(std::span<const int64_t> inputs, uint64_t sam
         out[i] = op.tables[t].at(operand[i]);
         continue;
       }
-      const double phase = static_cast<double>(accumulator[i] - (lookup.index_min[t] << lookup.shift)) +
-                           tie_offset + sigmas[i] * rng.normal();
+      const double phase = static_cast<double>(accumulator[i] - (lookup.index_min[t] << lookup.shift)) + tie_offset +
+                           sigmas[i] * rng.normal();
       const auto j = static_cast<int64_t>(std::floor(phase / box + 0.5));
       out[i] = read_table(op.tables[t], lookup.index_min[t], j, lookup.index_bits);
     }

@@ -18,7 +18,9 @@ double NoiseDistribution::variance() const {
   return (std::ldexp(1.0, 2 * tuniform_bound_log2 + 1) + 1.0) / 6.0 * 0x1p-128;
 }
 
-NoiseStdDev NoiseDistribution::stddev() const { return NoiseStdDev(std::sqrt(variance())); }
+NoiseStdDev NoiseDistribution::stddev() const {
+  return NoiseStdDev(std::sqrt(variance()));
+}
 
 std::string NoiseDistribution::describe() const {
   std::ostringstream out;
@@ -34,13 +36,13 @@ void ParameterSet::validate() const {
   const size_t N = polynomial_size.value;
   FHENN_CHECK(message_bits.value >= 1 && message_bits.value <= 8, "parameter set ", name, ": message bits ",
               message_bits.value, " outside 1..8");
-  FHENN_CHECK(N >= 64 && N <= (size_t{1} << 17) && (N & (N - 1)) == 0, "parameter set ", name,
-              ": polynomial size ", N, " must be a power of two in [64, 2^17]");
+  FHENN_CHECK(N >= 64 && N <= (size_t{1} << 17) && (N & (N - 1)) == 0, "parameter set ", name, ": polynomial size ", N,
+              " must be a power of two in [64, 2^17]");
   FHENN_CHECK(N >= (size_t{2} << message_bits.value), "parameter set ", name, ": polynomial size ", N,
-              " is too small for ", message_bits.value, "-bit lookups (needs at least 2^(p+1) = ",
-              size_t{2} << message_bits.value, ")");
-  FHENN_CHECK(lwe_dimension.value >= 1 && lwe_dimension.value <= 1 << 14, "parameter set ", name,
-              ": LWE dimension ", lwe_dimension.value, " outside 1..16384");
+              " is too small for ", message_bits.value,
+              "-bit lookups (needs at least 2^(p+1) = ", size_t{2} << message_bits.value, ")");
+  FHENN_CHECK(lwe_dimension.value >= 1 && lwe_dimension.value <= 1 << 14, "parameter set ", name, ": LWE dimension ",
+              lwe_dimension.value, " outside 1..16384");
   FHENN_CHECK(glwe_dimension.value >= 1 && glwe_dimension.value <= 8, "parameter set ", name, ": GLWE dimension ",
               glwe_dimension.value, " outside 1..8");
   FHENN_CHECK(pbs_level.value >= 1 && pbs_base_log.value >= 1 && pbs_level.value * pbs_base_log.value <= 60,
@@ -92,16 +94,20 @@ const LweOption kLweOptions[] = {
 };
 
 const GlweOption kGlweOptions[] = {
-    {4, 512, NoiseDistribution::tuniform(17), "TFHE-rs PARAM_MESSAGE_1_CARRY_1_KS_PBS_TUNIFORM_2M128: k=4, N=512, tu(17)"},
+    {4, 512, NoiseDistribution::tuniform(17),
+     "TFHE-rs PARAM_MESSAGE_1_CARRY_1_KS_PBS_TUNIFORM_2M128: k=4, N=512, tu(17)"},
     {2, 1024, NoiseDistribution::tuniform(17),
      "k*N=2048 with tu(17) as TFHE-rs 1_1 (k=4, N=512) and 2_2 (k=1, N=2048) TUniform 2M128"},
-    {1, 2048, NoiseDistribution::tuniform(17), "TFHE-rs PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128: k=1, N=2048, tu(17)"},
+    {1, 2048, NoiseDistribution::tuniform(17),
+     "TFHE-rs PARAM_MESSAGE_2_CARRY_2_KS_PBS_TUNIFORM_2M128: k=1, N=2048, tu(17)"},
     {1, 4096, NoiseDistribution::tuniform(17),
      "N=4096 with tu(17): TFHE-rs 2_2 TUniform 2M128 (N=2048, tu(17)) with a larger dimension at equal noise"},
-    {1, 8192, NoiseDistribution::tuniform(3), "TFHE-rs PARAM_MESSAGE_3_CARRY_3_KS_PBS_TUNIFORM_2M128: k=1, N=8192, tu(3)"},
+    {1, 8192, NoiseDistribution::tuniform(3),
+     "TFHE-rs PARAM_MESSAGE_3_CARRY_3_KS_PBS_TUNIFORM_2M128: k=1, N=8192, tu(3)"},
     {1, 16384, NoiseDistribution::tuniform(3),
      "N=16384 with tu(3): TFHE-rs 3_3 TUniform 2M128 (N=8192, tu(3)) with a larger dimension at equal noise"},
-    {1, 32768, NoiseDistribution::tuniform(3), "TFHE-rs PARAM_MESSAGE_4_CARRY_4_KS_PBS_TUNIFORM_2M64: k=1, N=32768, tu(3)"},
+    {1, 32768, NoiseDistribution::tuniform(3),
+     "TFHE-rs PARAM_MESSAGE_4_CARRY_4_KS_PBS_TUNIFORM_2M64: k=1, N=32768, tu(3)"},
 };
 
 ParameterSet make_set(std::string name, size_t p, const LweOption& lwe, const GlweOption& glwe, size_t pbs_base_log,
@@ -238,8 +244,8 @@ double keyswitch_bootstrap_cost(const ParameterSet& p) {
   const double N = static_cast<double>(p.polynomial_size.value);
   const double l = static_cast<double>(p.pbs_level.value);
   const double pbs = n * (k1 * (l + 1) * (2.5 * N * std::log2(N / 2) + 3 * N) + 4 * k1 * k1 * l * N);
-  const double ks_words = static_cast<double>(p.big_lwe_dimension().value) * static_cast<double>(p.ks_level.value) *
-                          (n + 1);
+  const double ks_words =
+      static_cast<double>(p.big_lwe_dimension().value) * static_cast<double>(p.ks_level.value) * (n + 1);
   const double flops_per_word = 42.5e9 / (24e9 / 8);  // a 64-bit word streamed from DRAM ~ 14 FLOPs of time
   return pbs + ks_words * flops_per_word;
 }
@@ -304,8 +310,8 @@ ParameterSet select_parameters(size_t message_bits, double max_squared_weight_no
   }
   std::ostringstream name;
   name << "selected_p" << message_bits << "_n" << best.lwe_dimension << "_k" << best.glwe_dimension << "_N"
-       << best.polynomial_size << "_pbs" << best.pbs_level << "x" << best.pbs_base_log << "_ks" << best.ks_level
-       << "x" << best.ks_base_log;
+       << best.polynomial_size << "_pbs" << best.pbs_level << "x" << best.pbs_base_log << "_ks" << best.ks_level << "x"
+       << best.ks_base_log;
   // Prefer the frozen named set when the search lands on it (stable names for keys and files).
   for (const auto& named : named_parameter_sets()) {
     if (named.secure && named.same_keys_as(best) && named.message_bits.value == message_bits) return named;

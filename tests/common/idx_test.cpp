@@ -11,18 +11,12 @@
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/gzip.hpp"
+#include "test_support.hpp"
 
 namespace fhenn {
 namespace {
 
-void expect_error_containing(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error_containing;
 
 std::vector<uint8_t> gzip(const std::vector<uint8_t>& data) {
   z_stream z{};
@@ -67,8 +61,7 @@ TEST(Idx, ParsesArraysAndRefusesEveryMalformedHeader) {
   EXPECT_EQ(a.dims, (std::vector<size_t>{2, 3}));
   EXPECT_EQ(a.values, (std::vector<uint8_t>{0, 7, 14, 21, 28, 35}));
   expect_error_containing([] { parse_idx(std::vector<uint8_t>{0, 0}, "x"); }, "fewer than its header");
-  expect_error_containing([] { parse_idx(std::vector<uint8_t>{1, 0, 8, 1, 0, 0, 0, 1, 5}, "x"); },
-                          "magic number");
+  expect_error_containing([] { parse_idx(std::vector<uint8_t>{1, 0, 8, 1, 0, 0, 0, 1, 5}, "x"); }, "magic number");
   expect_error_containing([] { parse_idx(idx({2}, 4, 0x0B), "x"); }, "type 0x0b; fhenn reads unsigned-byte");
   expect_error_containing([] { parse_idx(idx({}, 0), "x"); }, "declares 0 dimensions");
   expect_error_containing([] { parse_idx(idx({1, 1, 1, 1, 1}, 1), "x"); }, "declares 5 dimensions");
@@ -76,8 +69,11 @@ TEST(Idx, ParsesArraysAndRefusesEveryMalformedHeader) {
   short_header.resize(9);
   expect_error_containing([&] { parse_idx(short_header, "x"); }, "truncated: its 2 dimensions need a 12-byte header");
   // A crafted size: 2^32 - 1 squared values declared over 10 bytes is refused before anything is allocated.
-  expect_error_containing([] { parse_idx(idx({0xFFFFFFFFu, 0xFFFFFFFFu}, 10), "x"); },
-                          "declares more values than its 10 data bytes hold");
+  expect_error_containing(
+      [] {
+        parse_idx(idx({0xFFFFFFFFu, 0xFFFFFFFFu}, 10), "x");
+      },
+      "declares more values than its 10 data bytes hold");
   expect_error_containing([] { parse_idx(idx({2, 2}, 5), "x"); }, "declares 4 values but holds 5 data bytes");
   expect_error_containing([] { parse_idx(idx({0}, 0), "x"); }, "dimension 0 is 0");
   expect_error_containing([] { read_idx_file("/nonexistent/labels-idx1-ubyte.gz"); }, "cannot open");

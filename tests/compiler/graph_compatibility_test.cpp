@@ -11,14 +11,6 @@
 namespace fhenn::compiler {
 namespace {
 
-GraphNode node(std::string name, std::string op, std::vector<std::string> inputs) {
-  GraphNode n;
-  n.name = std::move(name);
-  n.op = std::move(op);
-  n.inputs = std::move(inputs);
-  return n;
-}
-
 Matrix random_rows(size_t rows, size_t cols, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> value(-1.0, 1.0);
@@ -37,11 +29,11 @@ std::vector<double> random_weights(size_t n, uint64_t seed) {
 
 // x (16) -> fc1 (8) -> relu -> fc2 (2 scores).
 Graph dense_graph() {
-  GraphNode fc1 = node("fc1", "Gemm", {"x"});
+  GraphNode fc1 = graph_node("fc1", "Gemm", {"x"});
   fc1.weight = random_weights(8 * 16, 1);
-  GraphNode fc2 = node("fc2", "Gemm", {"relu"});
+  GraphNode fc2 = graph_node("fc2", "Gemm", {"relu"});
   fc2.weight = random_weights(2 * 8, 2);
-  return Graph::build({{{"x", {16}}}, {fc1, node("relu", "Relu", {"fc1"}), fc2}, {"fc2"}});
+  return Graph::build({{{"x", {16}}}, {fc1, graph_node("relu", "Relu", {"fc1"}), fc2}, {"fc2"}});
 }
 
 TEST(GraphCompatibility, AWideAccumulatorBeforeALookupSuggestsRoundingFirst) {
@@ -64,11 +56,11 @@ TEST(GraphCompatibility, AWideAccumulatorBeforeALookupSuggestsRoundingFirst) {
 TEST(GraphCompatibility, MaxPoolComparisonsAskForFewerActivationBitsAndOutputsForSixteen) {
   // 8-bit activations: max pooling compares by differences of 9 bits, which no rounding may touch. (A 1 x 2
   // window: one comparison, whose interval bound is exact; docs/circuit.md (G5) on wider windows.)
-  GraphNode pool = node("pool", "MaxPool", {"relu"});
+  GraphNode pool = graph_node("pool", "MaxPool", {"relu"});
   pool.ints = {{"kernel_shape", {1, 2}}, {"strides", {1, 2}}};
-  const Graph pooled =
-      Graph::build({{{"x", {1, 4, 4}}}, {node("relu", "Relu", {"x"}), pool, node("flat", "Flatten", {"pool"})},
-                    {"flat"}});
+  const Graph pooled = Graph::build({{{"x", {1, 4, 4}}},
+                                     {graph_node("relu", "Relu", {"x"}), pool, graph_node("flat", "Flatten", {"pool"})},
+                                     {"flat"}});
   GraphCompileOptions options;
   options.n_bits = quant::NBits::uniform(8);
   const CompiledGraph compiled = compile_graph_ptq(pooled, random_rows(32, 16, 4), options);
@@ -80,14 +72,13 @@ TEST(GraphCompatibility, MaxPoolComparisonsAskForFewerActivationBitsAndOutputsFo
   EXPECT_NO_THROW(check_graph_precision(compile_graph_ptq(pooled, random_rows(32, 16, 4), options), {}));
 
   // 8-bit weights and activations over 1024 inputs: the output accumulator needs more than 16 bits.
-  GraphNode fc = node("fc", "Gemm", {"x"});
+  GraphNode fc = graph_node("fc", "Gemm", {"x"});
   fc.weight = random_weights(2 * 1024, 5);
   const Graph wide = Graph::build({{{"x", {1024}}}, {fc}, {"fc"}});
   const auto output = find_graph_precision_problems(compile_graph_ptq(wide, random_rows(8, 1024, 6), options), {});
   ASSERT_EQ(output.size(), 1u);
   EXPECT_GT(output[0].bits, 16);
-  EXPECT_NE(output[0].message.find("output 'output' ('fc.accumulator') needs"), std::string::npos)
-      << output[0].message;
+  EXPECT_NE(output[0].message.find("output 'output' ('fc.accumulator') needs"), std::string::npos) << output[0].message;
 }
 
 }  // namespace

@@ -14,26 +14,12 @@
 #include "fhenn/runtime/executor.hpp"
 #include "fhenn/runtime/simulated.hpp"
 #include "runtime/runtime_test_circuits.hpp"
+#include "test_support.hpp"
 
 namespace fhenn::compiler {
 namespace {
 
-void expect_error_containing(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
-
-GraphNode node(std::string name, std::string op, std::vector<std::string> inputs) {
-  GraphNode n;
-  n.name = std::move(name);
-  n.op = std::move(op);
-  n.inputs = std::move(inputs);
-  return n;
-}
+using testing::expect_error_containing;
 
 // One op applied to one input of `shape`, evaluated on `values`.
 std::vector<double> apply(GraphNode n, const Shape& shape, const std::vector<double>& values) {
@@ -44,12 +30,12 @@ std::vector<double> apply(GraphNode n, const Shape& shape, const std::vector<dou
 }
 
 TEST(GraphReference, GemmConvAndPoolsOnHandComputedCases) {
-  GraphNode gemm = node("fc", "Gemm", {});
+  GraphNode gemm = graph_node("fc", "Gemm", {});
   gemm.weight = {1, 2, -1, 0.5};
   gemm.bias = {0.25, -1};
   EXPECT_EQ(apply(gemm, {2}, {3, 4}), (std::vector<double>{3 + 8 + 0.25, -3 + 2 - 1}));
 
-  GraphNode conv = node("conv", "Conv", {});
+  GraphNode conv = graph_node("conv", "Conv", {});
   conv.weight = {1, 0, 0, 1};  // the diagonal of a 2x2 window
   conv.bias = {0.5};
   conv.ints["kernel_shape"] = {2, 2};
@@ -57,20 +43,20 @@ TEST(GraphReference, GemmConvAndPoolsOnHandComputedCases) {
   conv.ints["pads"] = {1, 1, 1, 1};  // zero padding: the corner sees only the top-left value
   EXPECT_EQ(apply(conv, {1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9})[0], 1.5);
 
-  GraphNode average = node("avg", "AveragePool", {});
+  GraphNode average = graph_node("avg", "AveragePool", {});
   average.ints["kernel_shape"] = {2, 2};
   average.ints["strides"] = {2, 2};
   EXPECT_EQ(apply(average, {1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, 8}), (std::vector<double>{3.5, 5.5}));
   GraphNode max = average;
   max.op = "MaxPool";
   EXPECT_EQ(apply(max, {1, 2, 4}, {1, 2, 3, 4, 5, 6, 7, -8}), (std::vector<double>{6, 7}));
-  EXPECT_EQ(apply(node("g", "GlobalAveragePool", {}), {2, 1, 2}, {1, 3, 5, 9}), (std::vector<double>{2, 7}));
-  EXPECT_EQ(apply(node("f", "Flatten", {}), {2, 1, 2}, {1, 3, 5, 9}), (std::vector<double>{1, 3, 5, 9}));
+  EXPECT_EQ(apply(graph_node("g", "GlobalAveragePool", {}), {2, 1, 2}, {1, 3, 5, 9}), (std::vector<double>{2, 7}));
+  EXPECT_EQ(apply(graph_node("f", "Flatten", {}), {2, 1, 2}, {1, 3, 5, 9}), (std::vector<double>{1, 3, 5, 9}));
 }
 
 TEST(GraphReference, EveryActivationAtAFewPoints) {
   const std::vector<double> x = {-2.0, -0.5, 0.0, 1.5};
-  const auto at = [&](const std::string& op) { return apply(node("a", op, {}), {4}, x); };
+  const auto at = [&](const std::string& op) { return apply(graph_node("a", op, {}), {4}, x); };
   EXPECT_EQ(at("Relu"), (std::vector<double>{0, 0, 0, 1.5}));
   EXPECT_EQ(at("Identity"), x);
   EXPECT_EQ(at("LeakyRelu"), (std::vector<double>{-0.02, -0.005, 0, 1.5}));
@@ -80,22 +66,23 @@ TEST(GraphReference, EveryActivationAtAFewPoints) {
   EXPECT_NEAR(at("Silu")[3], 1.5 / (1 + std::exp(-1.5)), 1e-15);
   EXPECT_EQ(at("HardSwish"), (std::vector<double>{-2.0 * 1.0 / 6.0, -0.5 * 2.5 / 6.0, 0, 1.5 * 4.5 / 6.0}));
   EXPECT_NEAR(at("Softplus")[0], std::log1p(std::exp(-2.0)), 1e-15);
-  GraphNode leaky = node("a", "LeakyRelu", {});
+  GraphNode leaky = graph_node("a", "LeakyRelu", {});
   leaky.floats["alpha"] = 0.5;
   EXPECT_EQ(apply(leaky, {4}, x)[0], -1.0);
 }
 
 TEST(GraphReference, AddSubConcatAndFoldedBatchNorm) {
-  ModelGraph g{{{"x", {2}}, {"y", {2}}},
-               {node("s", "Add", {"x", "y"}), node("d", "Sub", {"s", "y"}), node("c", "Concat", {"d", "x"})},
-               {"c"}};
+  ModelGraph g{
+      {{"x", {2}}, {"y", {2}}},
+      {graph_node("s", "Add", {"x", "y"}), graph_node("d", "Sub", {"s", "y"}), graph_node("c", "Concat", {"d", "x"})},
+      {"c"}};
   EXPECT_EQ(Graph::build(g).evaluate(std::vector<double>{1, 2, 10, 20}).back().values,
             (std::vector<double>{1, 2, 1, 2}));
 
-  GraphNode conv = node("conv", "Conv", {"x"});
+  GraphNode conv = graph_node("conv", "Conv", {"x"});
   conv.weight = {2, -1};  // 1x1 kernels, 2 output channels
   conv.ints["kernel_shape"] = {1, 1};
-  GraphNode bn = node("bn", "BatchNormalization", {"conv"});
+  GraphNode bn = graph_node("bn", "BatchNormalization", {"conv"});
   bn.tensors = {{"scale", {1.0, 2.0}}, {"B", {0.5, 0.0}}, {"mean", {1.0, -1.0}}, {"var", {4.0, 1.0}}};
   bn.floats["epsilon"] = 0.0;
   const Graph folded = Graph::build({{{"x", {1, 1, 2}}}, {conv, bn}, {"bn"}});
@@ -105,27 +92,44 @@ TEST(GraphReference, AddSubConcatAndFoldedBatchNorm) {
 }
 
 TEST(GraphBuild, RefusesBadGraphsNamingTheNodeAndTheFix) {
-  GraphNode gemm = node("fc", "Gemm", {"x"});
+  GraphNode gemm = graph_node("fc", "Gemm", {"x"});
   gemm.weight = {1, 2};
   const auto build = [](ModelGraph g) { Graph::build(std::move(g)); };
-  expect_error_containing([&] { build({{{"x", {2}}}, {node("t", "Transpose", {"x"})}, {"t"}}); },
-                          "uses the op 'Transpose', which fhenn does not support; supported: Gemm, Conv");
-  expect_error_containing([&] { build({{{"x", {2}}, {"y", {3}}}, {node("s", "Add", {"x", "y"})}, {"s"}}); },
-                          "Add 's' combines tensors of shapes 2 and 3");
   expect_error_containing(
-      [&] { build({{{"x", {2}}}, {node("a", "Add", {"x", "b"}), node("b", "Relu", {"a"})}, {"b"}}); },
+      [&] {
+        build({{{"x", {2}}}, {graph_node("t", "Transpose", {"x"})}, {"t"}});
+      },
+      "uses the op 'Transpose', which fhenn does not support; supported: Gemm, Conv");
+  expect_error_containing(
+      [&] {
+        build({{{"x", {2}}, {"y", {3}}}, {graph_node("s", "Add", {"x", "y"})}, {"s"}});
+      },
+      "Add 's' combines tensors of shapes 2 and 3");
+  expect_error_containing(
+      [&] {
+        build({{{"x", {2}}}, {graph_node("a", "Add", {"x", "b"}), graph_node("b", "Relu", {"a"})}, {"b"}});
+      },
       "is on a cycle");
-  expect_error_containing([&] { build({{{"x", {2}}}, {node("r", "Relu", {"z"})}, {"r"}}); },
-                          "reads 'z', which no node or graph input produces");
-  expect_error_containing([&] { build({{{"x", {2}}}, {gemm, node("r", "Relu", {"x"})}, {"r"}}); },
-                          "tensor 'fc' is computed but nothing reads it");
-  expect_error_containing([&] { build({{{"x", {0}}}, {node("r", "Relu", {"x"})}, {"r"}}); },
-                          "every dimension must be 1..");
-  GraphNode conv = node("conv", "Conv", {"x"});
+  expect_error_containing(
+      [&] {
+        build({{{"x", {2}}}, {graph_node("r", "Relu", {"z"})}, {"r"}});
+      },
+      "reads 'z', which no node or graph input produces");
+  expect_error_containing(
+      [&] {
+        build({{{"x", {2}}}, {gemm, graph_node("r", "Relu", {"x"})}, {"r"}});
+      },
+      "tensor 'fc' is computed but nothing reads it");
+  expect_error_containing(
+      [&] {
+        build({{{"x", {0}}}, {graph_node("r", "Relu", {"x"})}, {"r"}});
+      },
+      "every dimension must be 1..");
+  GraphNode conv = graph_node("conv", "Conv", {"x"});
   conv.weight.assign(16, 1.0);
   conv.ints["kernel_shape"] = {4, 4};
   expect_error_containing([&] { build({{{"x", {1, 3, 3}}}, {conv}, {"conv"}}); }, "its kernel spans 4 row positions");
-  GraphNode bn = node("bn", "BatchNormalization", {"x"});
+  GraphNode bn = graph_node("bn", "BatchNormalization", {"x"});
   bn.tensors = {{"scale", {1.0}}, {"B", {0.0}}, {"mean", {0.0}}, {"var", {1.0}}};
   expect_error_containing([&] { build({{{"x", {1}}}, {bn}, {"bn"}}); }, "fhenn folds batch normalization into");
   gemm.weight = {1, std::nan("")};
@@ -133,10 +137,10 @@ TEST(GraphBuild, RefusesBadGraphsNamingTheNodeAndTheFix) {
 }
 
 struct CnnShape {
-  size_t side = 6;           // the input image: 1 x side x side
-  size_t kernel1 = 3;        // conv1's kernel, padded to keep the side when odd
-  size_t kernel2 = 3;        // conv2's kernel, likewise
-  size_t pool_stride = 2;    // the 2x2 max pool's stride
+  size_t side = 6;         // the input image: 1 x side x side
+  size_t kernel1 = 3;      // conv1's kernel, padded to keep the side when odd
+  size_t kernel2 = 3;      // conv2's kernel, likewise
+  size_t pool_stride = 2;  // the 2x2 max pool's stride
 };
 
 // x (1 x side x side) -> conv (2 channels) -> relu -> conv -> add(relu output) -> relu -> max pool 2x2 -> flatten
@@ -152,25 +156,25 @@ ModelGraph residual_cnn(std::mt19937_64& rng, const CnnShape& s = {}) {
   const auto k2 = static_cast<int64_t>(s.kernel2);
   const int64_t pad1 = k1 % 2 == 1 ? k1 / 2 : 0;
   const int64_t pad2 = k2 % 2 == 1 ? k2 / 2 : 0;
-  GraphNode conv1 = node("conv1", "Conv", {"x"});
+  GraphNode conv1 = graph_node("conv1", "Conv", {"x"});
   conv1.weight = random(2 * s.kernel1 * s.kernel1);
   conv1.bias = random(2);
   conv1.ints = {{"kernel_shape", {k1, k1}}, {"pads", {pad1, pad1, pad1, pad1}}};
   const size_t side1 = s.side + 2 * static_cast<size_t>(pad1) - s.kernel1 + 1;
-  GraphNode conv2 = node("conv2", "Conv", {"relu1"});
+  GraphNode conv2 = graph_node("conv2", "Conv", {"relu1"});
   conv2.weight = random(2 * 2 * s.kernel2 * s.kernel2);
   conv2.bias = random(2);
   conv2.ints = {{"kernel_shape", {k2, k2}}, {"pads", {pad2, pad2, pad2, pad2}}};
-  GraphNode pool = node("pool", "MaxPool", {"relu2"});
+  GraphNode pool = graph_node("pool", "MaxPool", {"relu2"});
   const auto stride = static_cast<int64_t>(s.pool_stride);
   pool.ints = {{"kernel_shape", {2, 2}}, {"strides", {stride, stride}}};
   const size_t pooled = (side1 - 2) / s.pool_stride + 1;
-  GraphNode fc = node("fc", "Gemm", {"flat"});
+  GraphNode fc = graph_node("fc", "Gemm", {"flat"});
   fc.weight = random(2 * 2 * pooled * pooled);
   fc.bias = random(2);
   return {{{"x", {1, s.side, s.side}}},
-          {conv1, node("relu1", "Relu", {"conv1"}), conv2, node("residual", "Add", {"conv2", "relu1"}),
-           node("relu2", "Relu", {"residual"}), pool, node("flat", "Flatten", {"pool"}), fc},
+          {conv1, graph_node("relu1", "Relu", {"conv1"}), conv2, graph_node("residual", "Add", {"conv2", "relu1"}),
+           graph_node("relu2", "Relu", {"residual"}), pool, graph_node("flat", "Flatten", {"pool"}), fc},
           {"fc"}};
 }
 
@@ -259,13 +263,13 @@ Matrix tabular_features(size_t rows, std::mt19937_64& rng) {
 
 TEST(GraphPtq, PerFeatureInputQuantizersFitEachFeaturesRange) {
   std::mt19937_64 rng(5);
-  GraphNode fc1 = node("fc1", "Gemm", {"x"});
+  GraphNode fc1 = graph_node("fc1", "Gemm", {"x"});
   // Weights that give every feature a similar share of the score.
   fc1.weight = {4.0, 0.04, 0.4, -4.0, -0.04, 0.4, 2.0, 0.04, -0.4, 1.0, 0.02, 0.2};
   fc1.bias = {0.5, 1.0, -0.5, 0.0};
-  GraphNode fc2 = node("fc2", "Gemm", {"relu"});
+  GraphNode fc2 = graph_node("fc2", "Gemm", {"relu"});
   fc2.weight = {1.0, -1.0, 0.5, 0.25, -0.5, 1.0, 1.0, -1.0};
-  const Graph graph = Graph::build({{{"x", {3}}}, {fc1, node("relu", "Relu", {"fc1"}), fc2}, {"fc2"}});
+  const Graph graph = Graph::build({{{"x", {3}}}, {fc1, graph_node("relu", "Relu", {"fc1"}), fc2}, {"fc2"}});
   const Matrix calibration = tabular_features(200, rng);
   GraphCompileOptions options;
   options.n_bits = quant::NBits{6, 6, 6, 6};
@@ -278,7 +282,7 @@ TEST(GraphPtq, PerFeatureInputQuantizersFitEachFeaturesRange) {
   // Gemm folds the scales into its weights: no lookup before it.
   EXPECT_THROW((void)per_feature.circuit.find("fc1.input"), Error);
   // An input that an op other than Gemm or Conv reads keeps one range (InputQuantization's rule).
-  const Graph activated = Graph::build({{{"x", {3}}}, {node("relu", "Relu", {"x"})}, {"relu"}});
+  const Graph activated = Graph::build({{{"x", {3}}}, {graph_node("relu", "Relu", {"x"})}, {"relu"}});
   const CompiledGraph one_range = compile_graph_ptq(activated, calibration, options);
   EXPECT_EQ(one_range.client.inputs[0], one_range.client.inputs[1]);
   options.input_quantization = InputQuantization::per_tensor;
@@ -301,20 +305,20 @@ TEST(GraphPtq, PerChannelImagesPadEachChannelWithItsZeroPoint) {
     return v;
   };
   // Channel 0's weights 8 times channel 1's, so that both channels weigh alike in the scores.
-  GraphNode conv = node("conv", "Conv", {"x"});
+  GraphNode conv = graph_node("conv", "Conv", {"x"});
   conv.weight = random(2 * 2 * 3 * 3);
   for (size_t k = 0; k < conv.weight.size(); ++k) conv.weight[k] *= k / 9 % 2 == 0 ? 8.0 : 1.0;
   conv.ints = {{"kernel_shape", {3, 3}}, {"pads", {1, 1, 1, 1}}};
-  GraphNode fc_conv = node("fc_conv", "Gemm", {"flat_conv"});
+  GraphNode fc_conv = graph_node("fc_conv", "Gemm", {"flat_conv"});
   fc_conv.weight = random(2 * 50);
-  GraphNode fc_input = node("fc_input", "Gemm", {"flat_x"});
+  GraphNode fc_input = graph_node("fc_input", "Gemm", {"flat_x"});
   fc_input.weight = random(2 * 50);
   for (size_t k = 0; k < fc_input.weight.size(); ++k) fc_input.weight[k] *= k % 50 < 25 ? 8.0 : 1.0;
-  const Graph graph = Graph::build({{{"x", {2, 5, 5}}},
-                                    {conv, node("relu", "Relu", {"conv"}), node("flat_conv", "Flatten", {"relu"}),
-                                     fc_conv, node("flat_x", "Flatten", {"x"}), fc_input,
-                                     node("sum", "Add", {"fc_conv", "fc_input"})},
-                                    {"sum"}});
+  const Graph graph = Graph::build(
+      {{{"x", {2, 5, 5}}},
+       {conv, graph_node("relu", "Relu", {"conv"}), graph_node("flat_conv", "Flatten", {"relu"}), fc_conv,
+        graph_node("flat_x", "Flatten", {"x"}), fc_input, graph_node("sum", "Add", {"fc_conv", "fc_input"})},
+       {"sum"}});
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   Matrix images(64, 50);
   for (size_t r = 0; r < images.rows; ++r) {
@@ -341,14 +345,15 @@ TEST(GraphPtq, ReshapeOfAnAccumulatorKeepsEachElementsBias) {
   // A Gemm's 8 outputs (8 biases) reshaped to 2 x 2 x 2: a channel would mix four biases, so the accumulator is
   // requantized first; the scores still track the float model.
   std::mt19937_64 rng(7);
-  GraphNode fc = node("fc", "Gemm", {"x"});
+  GraphNode fc = graph_node("fc", "Gemm", {"x"});
   fc.weight.assign(8 * 4, 0.0);
   for (size_t o = 0; o < 8; ++o) fc.weight[o * 4 + o % 4] = 1.0;
   fc.bias = {0.0, 1.0, 2.0, 3.0, -3.0, -2.0, -1.0, 0.5};
-  GraphNode reshape = node("cube", "Reshape", {"fc"});
+  GraphNode reshape = graph_node("cube", "Reshape", {"fc"});
   reshape.ints = {{"shape", {2, 2, 2}}};
   const Graph graph =
-      Graph::build({{{"x", {4}}}, {fc, reshape, node("relu", "Relu", {"cube"}), node("flat", "Flatten", {"relu"})},
+      Graph::build({{{"x", {4}}},
+                    {fc, reshape, graph_node("relu", "Relu", {"cube"}), graph_node("flat", "Flatten", {"relu"})},
                     {"flat"}});
   GraphCompileOptions options;
   options.n_bits = quant::NBits::uniform(8);

@@ -14,6 +14,7 @@
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/ir/serialize.hpp"
 #include "fhenn/runtime/executor.hpp"
+#include "test_support.hpp"
 
 namespace fhenn::compiler {
 namespace {
@@ -22,14 +23,7 @@ std::filesystem::path temp_path(const std::string& name) {
   return std::filesystem::temp_directory_path() / ("fhenn_io_test_" + std::to_string(::getpid()) + "_" + name);
 }
 
-void expect_error_containing(const std::function<void()>& action, const std::string& fragment) {
-  try {
-    action();
-    ADD_FAILURE() << "no error, expected one containing: " << fragment;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error_containing;
 
 QatMlp small_qat() {
   QatMlp qat;

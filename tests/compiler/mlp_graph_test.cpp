@@ -80,8 +80,8 @@ TEST(MlpGraph, PtqThroughTheGraphEqualsTheDenseLowering) {
 }
 
 TEST(MlpGraph, NamesTheLayersAsTheDenseLowering) {
-  const CompiledGraph graph = compile_graph_ptq(Graph::build(mlp_graph(random_float_mlp({2, 4, 2}, 3))),
-                                                random_features(20, 2, 4), {});
+  const CompiledGraph graph =
+      compile_graph_ptq(Graph::build(mlp_graph(random_float_mlp({2, 4, 2}, 3))), random_features(20, 2, 4), {});
   std::vector<std::string> names;
   for (const auto& node : graph.circuit.nodes()) names.push_back(node.name);
   EXPECT_EQ(names, (std::vector<std::string>{"input", "fc1.accumulator", "fc1.lookup", "fc2.accumulator", "output"}));

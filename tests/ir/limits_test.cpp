@@ -12,18 +12,12 @@
 #include "fhenn/ir/circuit.hpp"
 #include "fhenn/ir/ranges.hpp"
 #include "fhenn/ir/serialize.hpp"
+#include "test_support.hpp"
 
 namespace fhenn::ir {
 namespace {
 
-void expect_error_containing(const std::function<void()>& action, const std::string& fragment) {
-  try {
-    action();
-    ADD_FAILURE() << "no error, expected one containing: " << fragment;
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error_containing;
 
 void write_node_header(ByteWriter& out, OpKind kind, const std::string& name, std::vector<NodeId> operands,
                        uint64_t width) {

@@ -11,6 +11,7 @@
 #include "fhenn/ir/printer.hpp"
 #include "fhenn/ir/ranges.hpp"
 #include "fhenn/ir/serialize.hpp"
+#include "test_support.hpp"
 
 namespace fhenn::ir {
 namespace {
@@ -23,14 +24,7 @@ std::vector<int64_t> run(const Circuit& c, const std::vector<int64_t>& inputs) {
   return out;
 }
 
-void expect_error_containing(const std::function<void()>& f, const std::string& fragment) {
-  try {
-    f();
-    ADD_FAILURE() << "no error; expected one containing '" << fragment << "'";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
-  }
-}
+using testing::expect_error_containing;
 
 // The convolution written out from its definition, independent of the circuit's term visitor.
 std::vector<int64_t> reference_conv2d(const Conv2dOp& op, const Shape& in_shape, const std::vector<int64_t>& in) {
@@ -51,7 +45,9 @@ std::vector<int64_t> reference_conv2d(const Conv2dOp& op, const Shape& in_shape,
                               static_cast<long>(op.pad_top);
               const long ix = ox * static_cast<long>(op.stride_w) + kx * static_cast<long>(op.dilation_w) -
                               static_cast<long>(op.pad_left);
-              const int64_t x = iy < 0 || ix < 0 || iy >= H || ix >= W ? op.pad_value(static_cast<size_t>(channel)) : in[static_cast<size_t>((channel * H + iy) * W + ix)];
+              const int64_t x = iy < 0 || ix < 0 || iy >= H || ix >= W
+                                    ? op.pad_value(static_cast<size_t>(channel))
+                                    : in[static_cast<size_t>((channel * H + iy) * W + ix)];
               sum += op.kernel[static_cast<size_t>(((co * in_per_group + ci) * static_cast<long>(op.kernel_h) + ky) *
                                                        static_cast<long>(op.kernel_w) +
                                                    kx)] *
@@ -85,10 +81,10 @@ TEST(Conv2d, HandComputedCaseWithPaddingValue) {
   const Circuit padded = conv_circuit({1, 3, 3}, op);
   EXPECT_EQ(padded.node(1).shape, (Shape{1, 4, 4}));
   const auto out = run(padded, {1, 2, 3, 4, 5, 6, 7, 8, 9});
-  EXPECT_EQ(out[0], 10 + 1 - 1);  // (-1, -1) is padding, (0, 0) holds 1
-  EXPECT_EQ(out[1], 10 + 2 - 1);  // (-1, 0) padding, (0, 1) holds 2
-  EXPECT_EQ(out[5], 1 + 5 - 1);   // interior: (0, 0) and (1, 1)
-  EXPECT_EQ(out[15], 9 + 10 - 1); // (2, 2) and padding
+  EXPECT_EQ(out[0], 10 + 1 - 1);   // (-1, -1) is padding, (0, 0) holds 1
+  EXPECT_EQ(out[1], 10 + 2 - 1);   // (-1, 0) padding, (0, 1) holds 2
+  EXPECT_EQ(out[5], 1 + 5 - 1);    // interior: (0, 0) and (1, 1)
+  EXPECT_EQ(out[15], 9 + 10 - 1);  // (2, 2) and padding
 }
 
 TEST(Conv2d, DepthwiseGroupsScaleEachChannelAlone) {
@@ -105,8 +101,11 @@ TEST(Conv2d, EqualsItsDefinitionOnRandomShapesStridesDilationsAndGroups) {
     Shape in;
     size_t out_channels, kernel, stride, dilation, pad, groups;
   };
-  const Case cases[] = {{{3, 5, 6}, 4, 3, 1, 1, 1, 1}, {{4, 7, 7}, 2, 3, 2, 1, 0, 2}, {{2, 6, 5}, 2, 2, 1, 2, 2, 2},
-                        {{1, 4, 4}, 3, 4, 1, 1, 0, 1}, {{6, 5, 5}, 6, 3, 2, 1, 1, 6}};
+  const Case cases[] = {{{3, 5, 6}, 4, 3, 1, 1, 1, 1},
+                        {{4, 7, 7}, 2, 3, 2, 1, 0, 2},
+                        {{2, 6, 5}, 2, 2, 1, 2, 2, 2},
+                        {{1, 4, 4}, 3, 4, 1, 1, 0, 1},
+                        {{6, 5, 5}, 6, 3, 2, 1, 1, 6}};
   for (const Case& c : cases) {
     Conv2dOp op;
     op.out_channels = c.out_channels;

@@ -118,8 +118,8 @@ std::vector<OpCase> op_cases() {
        [](std::mt19937_64& rng) {
          CircuitBuilder b;
          const NodeId x = b.add_input("x", Shape{1, 2, 2}, {0, 3});
-         const NodeId branch = add_random_lookup(b, "branch", b.add_conv2d("conv", x, random_conv(1, 1, 1, 1, 0, 1, rng)),
-                                                 1, rng, 0, 3);
+         const NodeId branch =
+             add_random_lookup(b, "branch", b.add_conv2d("conv", x, random_conv(1, 1, 1, 1, 0, 1, rng)), 1, rng, 0, 3);
          const NodeId sum = b.add_weighted_sum("residual", {x, branch}, {1, -2}, 1);
          b.add_output("out", add_random_lookup(b, "after", sum, 1, rng));
          return std::move(b).build();

@@ -68,11 +68,11 @@ void fold_batch_norms(ModelGraph& g) {
       FHENN_CHECK(norm.tensors.count(key) == 1, "batch normalization '", norm.name, "' has no '", key, "' tensor");
     }
     GraphNode* source = producer(g.nodes, norm.inputs[0]);
-    FHENN_CHECK(source != nullptr && (source->op == "Conv" || source->op == "Gemm") &&
-                    consumers(g.nodes, source->name) == 1,
-                "batch normalization '", norm.name, "' follows '", norm.inputs[0],
-                "', which is not a Conv or Gemm read by it alone; fhenn folds batch normalization into the ",
-                "convolution or linear layer before it: place it right after one");
+    FHENN_CHECK(
+        source != nullptr && (source->op == "Conv" || source->op == "Gemm") && consumers(g.nodes, source->name) == 1,
+        "batch normalization '", norm.name, "' follows '", norm.inputs[0],
+        "', which is not a Conv or Gemm read by it alone; fhenn folds batch normalization into the ",
+        "convolution or linear layer before it: place it right after one");
     fold_batch_norm(*source, norm);
     for (GraphNode& n : g.nodes) {
       for (std::string& in : n.inputs) {
@@ -132,8 +132,8 @@ std::vector<GraphNode> topological_order(std::vector<GraphNode> nodes, std::set<
     if (progressed) continue;
     const GraphNode& stuck = nodes.front();
     for (const std::string& in : stuck.inputs) {
-      FHENN_CHECK(known.count(in) == 1 || producer(nodes, in) != nullptr, "node '", stuck.name, "' (", stuck.op, ") reads '", in,
-                  "', which no node or graph input produces");
+      FHENN_CHECK(known.count(in) == 1 || producer(nodes, in) != nullptr, "node '", stuck.name, "' (", stuck.op,
+                  ") reads '", in, "', which no node or graph input produces");
     }
     fail("node '", stuck.name, "' (", stuck.op, ") is on a cycle: a model graph must be acyclic");
   }
@@ -157,6 +157,14 @@ int64_t GraphNode::int_or(const std::string& key, int64_t fallback) const {
 double GraphNode::float_or(const std::string& key, double fallback) const {
   const auto it = floats.find(key);
   return it == floats.end() ? fallback : it->second;
+}
+
+GraphNode graph_node(std::string name, std::string op, std::vector<std::string> inputs) {
+  GraphNode n;
+  n.name = std::move(name);
+  n.op = std::move(op);
+  n.inputs = std::move(inputs);
+  return n;
 }
 
 size_t channel_size(const Shape& shape) {
@@ -234,8 +242,9 @@ std::vector<FloatTensor> Graph::evaluate(std::span<const double> features) const
   size_t offset = 0;
   for (const GraphInput& in : inputs_) {
     const size_t count = ir::shape_elements(in.shape);
-    tensors.push_back({in.shape, {features.begin() + static_cast<std::ptrdiff_t>(offset),
-                                  features.begin() + static_cast<std::ptrdiff_t>(offset + count)}});
+    tensors.push_back({in.shape,
+                       {features.begin() + static_cast<std::ptrdiff_t>(offset),
+                        features.begin() + static_cast<std::ptrdiff_t>(offset + count)}});
     offset += count;
   }
   for (size_t k = 0; k < nodes_.size(); ++k) {

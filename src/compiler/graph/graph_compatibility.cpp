@@ -48,10 +48,9 @@ std::vector<PrecisionProblem> find_graph_precision_problems(const CompiledGraph&
       // Max pooling's comparisons (its ".difference" sums) stay exact: the lowering never rounds them.
       const bool comparison = operand.name.ends_with(".difference");
       problems.push_back({node.name, operand.name, bits, limits.lookup_input_bits,
-                          concat("node '", operand.name, "' (read by lookup '", node.name, "') needs ", bits,
-                                 " bits (", measure_text(limits.measure), "), the lookup limit is ",
-                                 limits.lookup_input_bits, "; ",
-                                 lookup_fix(operand.kind(), bits, limits.lookup_input_bits, !comparison))});
+                          concat("node '", operand.name, "' (read by lookup '", node.name, "') needs ", bits, " bits (",
+                                 measure_text(limits.measure), "), the lookup limit is ", limits.lookup_input_bits,
+                                 "; ", lookup_fix(operand.kind(), bits, limits.lookup_input_bits, !comparison))});
     } else {
       const int bits = seen ? width.seen_bits : width.worst_case_bits;
       if (bits <= limits.output_bits) continue;

@@ -173,7 +173,8 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
 
 EncodedTensor LoweringContext::quantized(const std::string& name, const EncodedTensor& value, size_t tensor) {
   if (value.is_quantized()) return value;
-  EncodedTensor q = add_lookup(name, value, [](double x) { return x; }, true, activation_quantizer(tensor));
+  EncodedTensor q = add_lookup(
+      name, value, [](double x) { return x; }, true, activation_quantizer(tensor));
   q.tensor = tensor;
   return q;
 }
@@ -185,7 +186,8 @@ EncodedTensor LoweringContext::linear_input(const std::string& name, const Encod
 EncodedTensor LoweringContext::requantized(const std::string& name, const EncodedTensor& value,
                                            const quant::UniformQuantizer& target) {
   if (value.quantizer == target) return value;
-  return add_lookup(name, value, [](double x) { return x; }, true, target);
+  return add_lookup(
+      name, value, [](double x) { return x; }, true, target);
 }
 
 CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, const GraphCompileOptions& options) {

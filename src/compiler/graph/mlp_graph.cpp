@@ -12,21 +12,14 @@ ModelGraph mlp_graph(const FloatMlp& model) {
   graph.inputs.push_back({"input", {static_cast<size_t>(model.input_size)}});
   std::string current = "input";
   for (const DenseLayer& layer : model.layers) {
-    GraphNode gemm;
-    gemm.name = layer.name;
-    gemm.op = "Gemm";
-    gemm.inputs = {current};
+    GraphNode gemm = graph_node(layer.name, "Gemm", {current});
     gemm.weight = layer.weight;
     gemm.bias = layer.bias;
     graph.nodes.push_back(std::move(gemm));
     current = layer.name;
     if (layer.activation == Activation::relu) {
-      GraphNode relu;
-      relu.name = layer.name + ".lookup";
-      relu.op = "Relu";
-      relu.inputs = {current};
-      current = relu.name;
-      graph.nodes.push_back(std::move(relu));
+      graph.nodes.push_back(graph_node(layer.name + ".lookup", "Relu", {current}));
+      current = graph.nodes.back().name;
     }
   }
   graph.outputs = {current};

@@ -17,7 +17,9 @@ struct Function {
   double default_alpha;
 };
 
-double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double sigmoid(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 // ONNX definitions (LeakyRelu's alpha defaults to 0.01; Gelu is the exact erf form; Silu is x * sigmoid(x)).
 constexpr std::array<Function, 9> kFunctions = {{

@@ -29,11 +29,10 @@ ir::Conv2dOp geometry(const GraphNode& node, size_t in_channels) {
   const size_t per_output = in_channels / op.groups * op.kernel_h * op.kernel_w;
   FHENN_CHECK(per_output > 0 && !node.weight.empty() && node.weight.size() % per_output == 0, "Conv '", node.name,
               "' has ", node.weight.size(), " weights; a ", op.kernel_h, "x", op.kernel_w, " kernel over ",
-              in_channels / op.groups, " channels per group needs a multiple of ", per_output,
-              " (set kernel_shape)");
+              in_channels / op.groups, " channels per group needs a multiple of ", per_output, " (set kernel_shape)");
   op.out_channels = node.weight.size() / per_output;
-  FHENN_CHECK(node.bias.empty() || node.bias.size() == op.out_channels, "Conv '", node.name, "' has ",
-              node.bias.size(), " biases for ", op.out_channels, " output channels");
+  FHENN_CHECK(node.bias.empty() || node.bias.size() == op.out_channels, "Conv '", node.name, "' has ", node.bias.size(),
+              " biases for ", op.out_channels, " output channels");
   const auto strides = pair_attribute(node, "strides", 2, 1);
   const auto dilations = pair_attribute(node, "dilations", 2, 1);
   const auto pads = pair_attribute(node, "pads", 4, 0);
@@ -80,8 +79,9 @@ class Conv final : public GraphOp {
                     static_cast<long>(ox * op.stride_w + kx * op.dilation_w) - static_cast<long>(op.pad_left);
                 if (iy < 0 || ix < 0 || iy >= static_cast<long>(in[1]) || ix >= static_cast<long>(in[2])) continue;
                 const double weight = w[((co * per_group + ci) * op.kernel_h + ky) * op.kernel_w + kx];
-                sum += weight * operands[0]->values[(channel * in[1] + static_cast<size_t>(iy)) * in[2] +
-                                                    static_cast<size_t>(ix)];
+                sum +=
+                    weight *
+                    operands[0]->values[(channel * in[1] + static_cast<size_t>(iy)) * in[2] + static_cast<size_t>(ix)];
               }
             }
           }
@@ -106,8 +106,7 @@ class Conv final : public GraphOp {
       const size_t co = k / (per_group * window);
       return co / out_per_group * per_group + k / window % per_group;
     };
-    const QuantizedWeights w =
-        quantize_linear_weights(node.weight, in, channel, context.options().n_bits.op_weights);
+    const QuantizedWeights w = quantize_linear_weights(node.weight, in, channel, context.options().n_bits.op_weights);
     context.budget().charge(w.values.size());
     op.kernel = w.values;
     op.pad_values.clear();
@@ -117,8 +116,7 @@ class Conv final : public GraphOp {
     op.constants = zero_point_constants(w.values, op.out_channels, in, channel, node.name);
     const size_t channels = context.graph().shape(tensor)[0];
     const ir::NodeId acc = context.builder().add_conv2d(node.name + ".accumulator", in.node, std::move(op));
-    return accumulator(acc, in, w.quantizer.scale,
-                       node.bias.empty() ? std::vector<double>(channels, 0.0) : node.bias);
+    return accumulator(acc, in, w.quantizer.scale, node.bias.empty() ? std::vector<double>(channels, 0.0) : node.bias);
   }
 };
 

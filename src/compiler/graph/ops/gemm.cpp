@@ -9,11 +9,11 @@ class Gemm final : public GraphOp {
  public:
   Shape infer_shape(const GraphNode& node, std::span<const Shape> operands) const override {
     expect_operands(node, operands.size(), 1);
-    FHENN_CHECK(operands[0].size() == 1, "Gemm '", node.name, "' reads a tensor of shape ",
-                ir::shape_text(operands[0]), ": flatten it first (Flatten)");
+    FHENN_CHECK(operands[0].size() == 1, "Gemm '", node.name, "' reads a tensor of shape ", ir::shape_text(operands[0]),
+                ": flatten it first (Flatten)");
     const size_t in = operands[0][0];
-    FHENN_CHECK(!node.weight.empty() && node.weight.size() % in == 0, "Gemm '", node.name, "' has ",
-                node.weight.size(), " weights for ", in, " inputs: give out x ", in, " weights");
+    FHENN_CHECK(!node.weight.empty() && node.weight.size() % in == 0, "Gemm '", node.name, "' has ", node.weight.size(),
+                " weights for ", in, " inputs: give out x ", in, " weights");
     const size_t out = node.weight.size() / in;
     FHENN_CHECK(node.bias.empty() || node.bias.size() == out, "Gemm '", node.name, "' has ", node.bias.size(),
                 " biases for ", out, " outputs");
@@ -38,8 +38,7 @@ class Gemm final : public GraphOp {
     const size_t out = context.graph().shape(tensor)[0];
     const size_t features = context.builder().shape_of(in.node)[0];
     const WeightChannel feature = [features](size_t k) { return k % features; };
-    const QuantizedWeights w =
-        quantize_linear_weights(node.weight, in, feature, context.options().n_bits.op_weights);
+    const QuantizedWeights w = quantize_linear_weights(node.weight, in, feature, context.options().n_bits.op_weights);
     context.budget().charge(w.values.size());
     const ir::NodeId acc =
         context.builder().add_dot_product(node.name + ".accumulator", in.node, out, w.values,

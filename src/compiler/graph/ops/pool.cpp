@@ -95,10 +95,10 @@ class AveragePool final : public GraphOp {
     op.stride_w = w.stride_w;
     op.kernel.assign(shape[0] * w.kernel_h * w.kernel_w, 1);
     context.budget().charge(op.kernel.size());
-    op.constants = zero_point_constants(op.kernel, shape[0], in, [](size_t) { return size_t{0}; }, node.name);
+    op.constants = zero_point_constants(
+        op.kernel, shape[0], in, [](size_t) { return size_t{0}; }, node.name);
     const ir::NodeId sum = context.builder().add_conv2d(node.name + ".sum", in.node, std::move(op));
-    return accumulator(sum, in, 1.0 / static_cast<double>(w.kernel_h * w.kernel_w),
-                       std::vector<double>(shape[0], 0.0));
+    return accumulator(sum, in, 1.0 / static_cast<double>(w.kernel_h * w.kernel_w), std::vector<double>(shape[0], 0.0));
   }
 
  private:

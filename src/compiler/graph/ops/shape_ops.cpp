@@ -46,12 +46,9 @@ EncodedTensor reshaped(const EncodedTensor& value, const Shape& to, LoweringCont
   return in;
 }
 
-class Flatten final : public GraphOp {
+// The same values under the shape infer_shape gives.
+class Reshaping : public GraphOp {
  public:
-  Shape infer_shape(const GraphNode& node, std::span<const Shape> operands) const override {
-    expect_operands(node, operands.size(), 1);
-    return {ir::shape_elements(operands[0])};
-  }
   FloatTensor evaluate(const GraphNode&, std::span<const FloatTensor* const> operands,
                        const Shape& shape) const override {
     return {shape, operands[0]->values};
@@ -62,8 +59,16 @@ class Flatten final : public GraphOp {
   }
 };
 
+class Flatten final : public Reshaping {
+ public:
+  Shape infer_shape(const GraphNode& node, std::span<const Shape> operands) const override {
+    expect_operands(node, operands.size(), 1);
+    return {ir::shape_elements(operands[0])};
+  }
+};
+
 // Reshape to the `shape` attribute (without the batch axis; one entry may be -1: what remains).
-class Reshape final : public GraphOp {
+class Reshape final : public Reshaping {
  public:
   Shape infer_shape(const GraphNode& node, std::span<const Shape> operands) const override {
     expect_operands(node, operands.size(), 1);
@@ -78,8 +83,8 @@ class Reshape final : public GraphOp {
         unknown = static_cast<int>(a);
         continue;
       }
-      FHENN_CHECK(target[a] >= 1 && target[a] <= (int64_t{1} << 24), "Reshape '", node.name, "': dimension ",
-                  target[a], " must be 1..2^24 (or one -1)");
+      FHENN_CHECK(target[a] >= 1 && target[a] <= (int64_t{1} << 24), "Reshape '", node.name, "': dimension ", target[a],
+                  " must be 1..2^24 (or one -1)");
       known *= static_cast<size_t>(target[a]);
     }
     Shape shape;
@@ -87,14 +92,6 @@ class Reshape final : public GraphOp {
     FHENN_CHECK(ir::shape_elements(shape) == elements, "Reshape '", node.name, "' gives ", elements,
                 " elements the shape ", ir::shape_text(shape));
     return shape;
-  }
-  FloatTensor evaluate(const GraphNode&, std::span<const FloatTensor* const> operands,
-                       const Shape& shape) const override {
-    return {shape, operands[0]->values};
-  }
-  EncodedTensor lower(const GraphNode& node, std::span<const EncodedTensor> operands, size_t tensor,
-                      LoweringContext& context) const override {
-    return reshaped(operands[0], context.graph().shape(tensor), context, node.name);
   }
 };
 

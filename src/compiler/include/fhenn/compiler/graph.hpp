@@ -44,6 +44,9 @@ struct GraphNode {
   double float_or(const std::string& key, double fallback) const;
 };
 
+// A node with its name, op and inputs (weights and attributes to be filled in).
+GraphNode graph_node(std::string name, std::string op, std::vector<std::string> inputs);
+
 struct GraphInput {
   std::string name;
   Shape shape;  // without the batch: (F) or (C, H, W)

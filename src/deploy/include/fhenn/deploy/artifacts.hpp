@@ -84,7 +84,7 @@ struct EncryptedBatch {
   std::string key_id;
   size_t samples = 0;
   size_t width = 0;
-  std::vector<tfhe::LweCiphertext> ciphertexts;  // samples * width, sample-major
+  std::vector<tfhe::LweCiphertext> ciphertexts;   // samples * width, sample-major
   std::optional<tfhe::SeededCiphertexts> seeded;  // inputs: the compact form that is serialized
 };
 

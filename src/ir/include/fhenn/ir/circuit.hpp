@@ -17,7 +17,8 @@ struct Range {
   int64_t max = 0;
 
   bool contains(int64_t v) const { return min <= v && v <= max; }
-  // Width as the reference measures it (Concrete ML documentation): unsigned width of max when min >= 0, else signed width.
+  // Width as the reference measures it (Concrete ML documentation): unsigned width of max when min >= 0, else signed
+  // width.
   int bits() const;
   Range hull(const Range& other) const;
   bool operator==(const Range&) const = default;

@@ -12,7 +12,8 @@
 namespace fhenn::ir {
 
 inline constexpr const char* kCircuitArtifactKind = "fhenn-circuit";
-inline constexpr uint32_t kCircuitFormatVersion = 2;  // 2: shapes and the convolution, sum, reshape, concat and slice ops
+inline constexpr uint32_t kCircuitFormatVersion =
+    2;  // 2: shapes and the convolution, sum, reshape, concat and slice ops
 
 // The circuit's nodes, for embedding in another artifact (e.g. a compiled model).
 void write_circuit(ByteWriter& out, const Circuit& circuit);

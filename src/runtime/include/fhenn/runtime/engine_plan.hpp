@@ -38,15 +38,16 @@ struct PlanOptions {
 //   (E4) entry j holds T_t(index_min[t] + j), encoded for the consumers (output_encoding_bits).
 // t = ir::table_index(element): one plan entry per table (per element, per channel or one for all).
 struct LookupPlan {
-  ir::NodeId node = 0;                // the table lookup
-  ir::NodeId accumulator = 0;         // the ciphertext node it reads (a linear node, an input or a lookup)
-  int shift = 0;                      // low bits dropped before the lookup (its round node's shift, or 0)
-  int index_bits = 0;                 // the table's input bits: the bootstrap's precision
-  int input_scale_shift = 0;          // (E5): the accumulator's encoding minus lookup_bits()
-  std::vector<int64_t> index_min;     // per table: the smallest (rounded) value its elements read
-  std::vector<double> squared_norms;  // per element: the noise variance at the PBS input, in units of a fresh
-                                      // ciphertext's (squared 2-norm of the weights over fresh ciphertexts, (E5) included)
-  std::vector<bool> constant;         // per element: no ciphertext reaches it (all weights zero): a clear constant
+  ir::NodeId node = 0;             // the table lookup
+  ir::NodeId accumulator = 0;      // the ciphertext node it reads (a linear node, an input or a lookup)
+  int shift = 0;                   // low bits dropped before the lookup (its round node's shift, or 0)
+  int index_bits = 0;              // the table's input bits: the bootstrap's precision
+  int input_scale_shift = 0;       // (E5): the accumulator's encoding minus lookup_bits()
+  std::vector<int64_t> index_min;  // per table: the smallest (rounded) value its elements read
+  std::vector<double>
+      squared_norms;           // per element: the noise variance at the PBS input, in units of a fresh
+                               // ciphertext's (squared 2-norm of the weights over fresh ciphertexts, (E5) included)
+  std::vector<bool> constant;  // per element: no ciphertext reaches it (all weights zero): a clear constant
   int output_encoding_bits = 0;
 
   int lookup_bits() const { return index_bits + shift; }

@@ -64,8 +64,8 @@ const ParameterSet& parameter_set(std::string_view name);
 // "fhenn_p<bits>" for bits in 1..8; throws otherwise.
 const ParameterSet& default_parameter_set(size_t message_bits);
 
-// Estimated cost of one KS + PBS in FLOP-equivalents (the cost model of Bergerat et al., J. Cryptology 2023; the memory-bound key
-// switch counted as the FLOPs a 42 GFLOP/s core could do while it streams its key at 24 GB/s).
+// Estimated cost of one KS + PBS in FLOP-equivalents (the cost model of Bergerat et al., J. Cryptology 2023; the
+// memory-bound key switch counted as the FLOPs a 42 GFLOP/s core could do while it streams its key at 24 GB/s).
 double keyswitch_bootstrap_cost(const ParameterSet& params);
 
 // The cheapest set (by keyswitch_bootstrap_cost) among the named secure sets and their decomposition variants
