@@ -13,16 +13,6 @@
 namespace fhenn::compiler {
 namespace {
 
-void check_features(const Matrix& features, int input_size, const char* role) {
-  FHENN_CHECK(features.rows >= 1, "the ", role, " set is empty: give at least one sample");
-  FHENN_CHECK(features.cols == static_cast<size_t>(input_size), "the ", role, " set has ", features.cols,
-              " features per sample; the model takes ", input_size);
-  for (size_t k = 0; k < features.values.size(); ++k) {
-    FHENN_CHECK(std::isfinite(features.values[k]), "the ", role, " set has a non-finite value at row ",
-                k / features.cols, ", column ", k % features.cols);
-  }
-}
-
 // The float model's forward pass in double, one sample, recording each hidden layer's outputs.
 struct Calibration {
   quant::TensorStatistics input;
@@ -160,14 +150,14 @@ CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, cons
     FHENN_CHECK(*options.rounding_threshold_bits >= 1 && *options.rounding_threshold_bits <= 40,
                 "rounding_threshold_bits is ", *options.rounding_threshold_bits, ": must be 1..40");
   }
-  check_features(calibration, model.input_size, "calibration");
+  check_feature_rows(calibration, static_cast<size_t>(model.input_size), "calibration");
   const Calibration stats = calibrate(model, calibration);
   return finish(quantize_ptq(model, stats, options), calibration, "ptq", options.rounding_threshold_bits);
 }
 
 CompiledModel compile_qat(const QatMlp& model, const Matrix& inputs_for_ranges) {
   QuantizedMlp quantized = quantize_qat_model(model);
-  check_features(inputs_for_ranges, model.input_size, "input");
+  check_feature_rows(inputs_for_ranges, static_cast<size_t>(model.input_size), "input");
   return finish(std::move(quantized), inputs_for_ranges, "qat", model.rounding_threshold_bits);
 }
 
@@ -188,17 +178,32 @@ int predicted_class(std::span<const double> scores) {
   return static_cast<int>(std::max_element(scores.begin(), scores.end()) - scores.begin());
 }
 
-ir::BitWidthReport measure_bit_widths(const CompiledModel& compiled, const Matrix& features) {
-  check_features(features, static_cast<int>(compiled.circuit.input_width()), "input");
-  ir::SeenRanges seen(compiled.circuit);
-  std::vector<int64_t> inputs(compiled.circuit.input_width());
-  std::vector<int64_t> node_values(compiled.circuit.node_values_size());
+void check_feature_rows(const Matrix& features, size_t width, const char* role) {
+  FHENN_CHECK(features.rows >= 1, "the ", role, " set is empty: give at least one sample");
+  FHENN_CHECK(features.cols == width, "the ", role, " set has ", features.cols,
+              " features per sample; the model takes ", width);
+  for (size_t k = 0; k < features.values.size(); ++k) {
+    FHENN_CHECK(std::isfinite(features.values[k]), "the ", role, " set has a non-finite value at row ",
+                k / features.cols, ", column ", k % features.cols);
+  }
+}
+
+ir::BitWidthReport measure_client_bit_widths(const ir::Circuit& circuit, const ClientQuantization& client,
+                                             const Matrix& features) {
+  check_feature_rows(features, circuit.input_width(), "input");
+  ir::SeenRanges seen(circuit);
+  std::vector<int64_t> inputs(circuit.input_width());
+  std::vector<int64_t> node_values(circuit.node_values_size());
   for (size_t row = 0; row < features.rows; ++row) {
-    compiled.client.quantize_into(features.row(row), inputs);
-    ir::evaluate_nodes(compiled.circuit, inputs, node_values);
+    client.quantize_into(features.row(row), inputs);
+    ir::evaluate_nodes(circuit, inputs, node_values);
     seen.observe(node_values);
   }
-  return ir::bit_width_report(compiled.circuit, seen);
+  return ir::bit_width_report(circuit, seen);
+}
+
+ir::BitWidthReport measure_bit_widths(const CompiledModel& compiled, const Matrix& features) {
+  return measure_client_bit_widths(compiled.circuit, compiled.client, features);
 }
 
 }  // namespace fhenn::compiler

@@ -185,6 +185,20 @@ Matrix random_images(size_t rows, size_t pixels, std::mt19937_64& rng) {
   return m;
 }
 
+// The largest |float - circuit| over the rows, relative to the largest |float| score.
+double relative_error(const Graph& graph, const CompiledGraph& compiled, const Matrix& rows) {
+  double worst = 0.0, largest = 0.0;
+  for (size_t row = 0; row < rows.rows; ++row) {
+    const auto exact = graph.evaluate(rows.row(row)).back().values;
+    const auto quantized = run_compiled_graph_clear(compiled, rows.row(row));
+    for (size_t i = 0; i < exact.size(); ++i) {
+      worst = std::max(worst, std::abs(exact[i] - quantized[i]));
+      largest = std::max(largest, std::abs(exact[i]));
+    }
+  }
+  return worst / largest;
+}
+
 TEST(GraphPtq, EightBitCircuitTracksTheFloatModel) {
   std::mt19937_64 rng(3);
   const Graph graph = Graph::build(residual_cnn(rng));
@@ -192,17 +206,7 @@ TEST(GraphPtq, EightBitCircuitTracksTheFloatModel) {
   GraphCompileOptions options;
   options.n_bits = quant::NBits::uniform(8);
   const CompiledGraph compiled = compile_graph_ptq(graph, calibration, options);
-  double worst = 0.0;
-  double largest = 0.0;
-  for (size_t row = 0; row < calibration.rows; ++row) {
-    const auto exact = graph.evaluate(calibration.row(row)).back().values;
-    const auto quantized = run_compiled_graph_clear(compiled, calibration.row(row));
-    for (size_t i = 0; i < exact.size(); ++i) {
-      worst = std::max(worst, std::abs(exact[i] - quantized[i]));
-      largest = std::max(largest, std::abs(exact[i]));
-    }
-  }
-  EXPECT_LT(worst, 0.05 * largest) << "worst error " << worst << " for scores up to " << largest;
+  EXPECT_LT(relative_error(graph, compiled, calibration), 0.05);
   // Per-channel tables: the first ReLU has one table per channel, not per pixel.
   const auto& relu1 = compiled.circuit.node(compiled.circuit.find("relu1"));
   EXPECT_EQ(std::get<ir::TableLookupOp>(relu1.op).tables.size(), 2u);
@@ -233,20 +237,6 @@ TEST(GraphPtq, ResidualCnnRunsEncryptedExactlyAsTheClearCircuit) {
   two.values.assign(inputs.values.begin(), inputs.values.begin() + static_cast<std::ptrdiff_t>(two.values.size()));
   EXPECT_EQ(encrypted.run_batch(circuit, two).values, clear.run_batch(circuit, two).values)
       << runtime::describe_plan(circuit, plan);
-}
-
-// The largest |float - circuit| over the rows, relative to the largest |float| score.
-double relative_error(const Graph& graph, const CompiledGraph& compiled, const Matrix& rows) {
-  double worst = 0.0, largest = 0.0;
-  for (size_t row = 0; row < rows.rows; ++row) {
-    const auto exact = graph.evaluate(rows.row(row)).back().values;
-    const auto quantized = run_compiled_graph_clear(compiled, rows.row(row));
-    for (size_t i = 0; i < exact.size(); ++i) {
-      worst = std::max(worst, std::abs(exact[i] - quantized[i]));
-      largest = std::max(largest, std::abs(exact[i]));
-    }
-  }
-  return worst / largest;
 }
 
 // Features on ranges of very different widths: [0, 1], [-50, 50], [-5, 5].

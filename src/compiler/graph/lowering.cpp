@@ -1,6 +1,5 @@
 // Compiling a model graph to the integer circuit: calibration, the lowering context's shared steps, the client.
 #include <algorithm>
-#include <cmath>
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/graph_compile.hpp"
@@ -12,16 +11,6 @@
 
 namespace fhenn::compiler {
 namespace {
-
-void check_samples(const Matrix& features, size_t expected, const char* role) {
-  FHENN_CHECK(features.rows >= 1, "the ", role, " set is empty: give at least one sample");
-  FHENN_CHECK(features.cols == expected, "the ", role, " set has ", features.cols, " features per sample; the model ",
-              "takes ", expected);
-  for (size_t k = 0; k < features.values.size(); ++k) {
-    FHENN_CHECK(std::isfinite(features.values[k]), "the ", role, " set has a non-finite value at row ",
-                k / features.cols, ", column ", k % features.cols);
-  }
-}
 
 // Every tensor's minimum and maximum over the calibration set, from the float reference.
 std::vector<quant::TensorStatistics> calibrate(const Graph& graph, const Matrix& calibration) {
@@ -196,7 +185,7 @@ CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, c
     FHENN_CHECK(*options.rounding_threshold_bits >= 1 && *options.rounding_threshold_bits <= 40,
                 "rounding_threshold_bits is ", *options.rounding_threshold_bits, ": must be 1..40");
   }
-  check_samples(calibration, graph.input_features(), "calibration");
+  check_feature_rows(calibration, graph.input_features(), "calibration");
   LoweringContext context(graph, calibrate(graph, calibration), options);
   std::vector<EncodedTensor> encoded(graph.tensor_count());
   CompiledGraph compiled;
@@ -223,16 +212,7 @@ CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, c
 }
 
 ir::BitWidthReport measure_graph_bit_widths(const CompiledGraph& compiled, const Matrix& features) {
-  check_samples(features, compiled.circuit.input_width(), "input");
-  ir::SeenRanges seen(compiled.circuit);
-  std::vector<int64_t> inputs(compiled.circuit.input_width());
-  std::vector<int64_t> values(compiled.circuit.node_values_size());
-  for (size_t row = 0; row < features.rows; ++row) {
-    compiled.client.quantize_into(features.row(row), inputs);
-    ir::evaluate_nodes(compiled.circuit, inputs, values);
-    seen.observe(values);
-  }
-  return ir::bit_width_report(compiled.circuit, seen);
+  return measure_client_bit_widths(compiled.circuit, compiled.client, features);
 }
 
 std::vector<double> run_compiled_graph_clear(const CompiledGraph& compiled, std::span<const double> features) {

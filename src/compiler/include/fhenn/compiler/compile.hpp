@@ -22,8 +22,8 @@ using quant::NBits;
 
 struct PtqOptions {
   NBits n_bits = NBits::uniform(3);
-  // Keep this many most significant bits of every accumulator before its table lookup (Concrete ML documentation). The shift
-  // is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
+  // Keep this many most significant bits of every accumulator before its table lookup (Concrete ML documentation). The
+  // shift is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
   std::optional<int> rounding_threshold_bits;
 };
 
@@ -50,9 +50,9 @@ struct CompiledModel {
   std::optional<int> rounding_threshold_bits;
 };
 
-// Post-training quantization (Concrete ML documentation): calibrates on `calibration` (one row per sample), quantizes the
-// weights symmetrically and the activations asymmetrically, lowers to the circuit, measures bit widths on
-// the calibration set. Throws fhenn::Error for a bad model, options or calibration set.
+// Post-training quantization (Concrete ML documentation): calibrates on `calibration` (one row per sample), quantizes
+// the weights symmetrically and the activations asymmetrically, lowers to the circuit, measures bit widths on the
+// calibration set. Throws fhenn::Error for a bad model, options or calibration set.
 CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, const PtqOptions& options);
 
 // QAT import: the trained quantizers as they are, nothing re-calibrated; `inputs_for_ranges` only
@@ -69,6 +69,13 @@ int predicted_class(std::span<const double> scores);
 
 // Bit widths of `compiled.circuit` seen on `features` (quantized by the client), with the worst case.
 ir::BitWidthReport measure_bit_widths(const CompiledModel& compiled, const Matrix& features);
+// The same for any circuit and the client quantization of its inputs.
+ir::BitWidthReport measure_client_bit_widths(const ir::Circuit& circuit, const ClientQuantization& client,
+                                             const Matrix& features);
+
+// Throws fhenn::Error naming `role` ("calibration", "input") unless `features` has at least one row, `width`
+// columns and only finite values.
+void check_feature_rows(const Matrix& features, size_t width, const char* role);
 
 // Sealed artifact "fhenn-compiled-model" (format version 1). load_compiled throws fhenn::Error for a missing,
 // truncated, corrupted or inconsistent file.
