@@ -1,4 +1,4 @@
-// libFuzzer target: the compiled-model loader (compiler::deserialize_compiled: circuit, client, integer model).
+// libFuzzer target: the compiled-model loader (compiler::deserialize_compiled: circuit, client, linear-op facts).
 #include "targets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

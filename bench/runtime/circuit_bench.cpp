@@ -65,7 +65,7 @@ ModelGraph bench_graph(const std::string& which) {
 }
 
 struct Prepared {
-  compiler::CompiledGraph compiled;
+  compiler::CompiledModel compiled;
   runtime::EnginePlan plan;
   std::unique_ptr<tfhe::ClientKey> client;
   std::unique_ptr<tfhe::ServerKey> server;
@@ -84,7 +84,7 @@ const Prepared& prepared(const std::string& which) {
   compiler::GraphCompileOptions options;
   options.n_bits = quant::NBits{2, 2, 2, 5};
   slot = std::make_unique<Prepared>();
-  slot->compiled = compiler::compile_graph_ptq(graph, calibration, options);
+  slot->compiled = compiler::compile_graph(graph, calibration, options);
   slot->plan = runtime::plan_for_engine(slot->compiled.circuit, {});
   tfhe::Csprng csprng = tfhe::Csprng::from_os();
   slot->client = std::make_unique<tfhe::ClientKey>(tfhe::ClientKey::generate(slot->plan.params, csprng));

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <span>
+#include <variant>
 
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
@@ -18,20 +20,34 @@ ir::Range product_range(int64_t weight_min, int64_t weight_max, int64_t input_mi
           std::max({int64_t{0}, corners[0], corners[1], corners[2], corners[3]})};
 }
 
-long max_non_zero_per_neuron(const QuantizedLayer& layer) {
+// The weights of linear node `node` (dot_product, conv2d) as rows, one per output neuron or channel.
+struct WeightRows {
+  std::span<const int64_t> weights;
+  size_t rows = 0;
+  const char* unit = "neuron";
+};
+
+WeightRows weight_rows(const ir::Node& node) {
+  if (const auto* dot = std::get_if<ir::DotProductOp>(&node.op)) return {dot->weights, node.width, "neuron"};
+  const auto& conv = std::get<ir::Conv2dOp>(node.op);
+  return {conv.kernel, conv.out_channels, "output channel"};
+}
+
+long max_non_zero_per_row(const WeightRows& w) {
+  const size_t length = w.weights.size() / w.rows;
   long most = 0;
-  for (int i = 0; i < layer.out_features; ++i) {
-    const auto row = layer.weights.begin() + static_cast<long>(i) * layer.in_features;
-    most = std::max<long>(most, std::count_if(row, row + layer.in_features, [](int64_t w) { return w != 0; }));
+  for (size_t i = 0; i < w.rows; ++i) {
+    const auto row = w.weights.subspan(i * length, length);
+    most = std::max<long>(most, std::count_if(row.begin(), row.end(), [](int64_t v) { return v != 0; }));
   }
   return most;
 }
 
-// The largest signed weight bits b (< current) with which `non_zero` weights per neuron fit, or 0.
-int weight_bits_fitting(const QuantizedLayer& layer, long non_zero, int64_t input_min, int64_t input_max, int bits) {
-  for (int b = layer.weight_quantizer.bits - 1; b >= 2; --b) {
+// The largest signed weight bits b (< current) with which `non_zero` weights per row fit, or 0.
+int weight_bits_fitting(const LinearOpFacts& op, long non_zero, int bits) {
+  for (int b = op.weight_bits - 1; b >= 2; --b) {
     const int64_t half = int64_t{1} << (b - 1);
-    if (max_non_zero_weights_fitting(-half, half - 1, input_min, input_max, bits) >= non_zero) return b;
+    if (max_non_zero_weights_fitting(-half, half - 1, op.input_min, op.input_max, bits) >= non_zero) return b;
   }
   return 0;
 }
@@ -52,32 +68,83 @@ std::string rank_fixes(std::vector<Fix> fixes) {
   return text;
 }
 
-std::string accumulator_fix(const QuantizedLayer& layer, int limit, bool before_lookup) {
-  const int64_t input_min = layer.input_quantizer.qmin() - layer.input_quantizer.zero_point;
-  const int64_t input_max = layer.input_quantizer.qmax() - layer.input_quantizer.zero_point;
-  const auto [weight_min, weight_max] = std::minmax_element(layer.weights.begin(), layer.weights.end());
-  const long k = max_non_zero_weights_fitting(*weight_min, *weight_max, input_min, input_max, limit);
-  const long now = max_non_zero_per_neuron(layer);
+std::string accumulator_fix(const ir::Node& node, const LinearOpFacts& op, int limit, bool before_lookup) {
+  const WeightRows w = weight_rows(node);
+  const auto [weight_min, weight_max] = std::minmax_element(w.weights.begin(), w.weights.end());
+  const long k = max_non_zero_weights_fitting(*weight_min, *weight_max, op.input_min, op.input_max, limit);
+  const long now = max_non_zero_per_row(w);
   std::vector<Fix> fixes;
   if (before_lookup) fixes.push_back({0.5, concat("set rounding_threshold_bits to ", limit, " or less")});
-  const int weight_bits = weight_bits_fitting(layer, now, input_min, input_max, limit);
+  const int weight_bits = weight_bits_fitting(op, now, limit);
   if (weight_bits > 0) {
-    fixes.push_back({static_cast<double>(layer.weight_quantizer.bits - weight_bits),
-                     concat("lower the weight bits to ", weight_bits, " (now ", layer.weight_quantizer.bits, ")")});
+    fixes.push_back({static_cast<double>(op.weight_bits - weight_bits),
+                     concat("lower the weight bits to ", weight_bits, " (now ", op.weight_bits, ")")});
   } else {
     fixes.push_back({8.0, "lower the weight or input bits"});
   }
   if (k >= 1 && k < now) {
     const bool heavy = 4 * k < now;
     fixes.push_back({std::log2(static_cast<double>(now) / static_cast<double>(k)),
-                     concat("prune to at most ", k, " non-zero weight", k == 1 ? "" : "s", " per neuron (now up to ",
-                            now, ")", heavy ? ": this removes most of the layer's weights" : "")});
+                     concat("prune to at most ", k, " non-zero weight", k == 1 ? "" : "s", " per ", w.unit,
+                            " (now up to ", now, ")", heavy ? ": this removes most of the layer's weights" : "")});
   }
   return rank_fixes(std::move(fixes));
 }
 
-int measured_bits(const ir::NodeBitWidth& node, RangeMeasure measure) {
-  return measure == RangeMeasure::seen ? node.seen.bits() : node.worst_case.bits();
+const char* measure_text(RangeMeasure measure) {
+  return measure == RangeMeasure::seen ? "seen on the input set" : "worst case";
+}
+
+// The fixes for a lookup operand of kind `kind` (not a linear layer's accumulator) that reads `bits` > `limit`,
+// cheapest first (rounding drops only low bits of an accumulator; fewer bits coarsen every value).
+std::string lookup_fix(ir::OpKind kind, int bits, int limit, bool rounded_by_the_lowering) {
+  switch (kind) {
+    case ir::OpKind::round:
+      return concat("set rounding_threshold_bits to ", limit, " or less (the rounding keeps ", bits, " bits)");
+    case ir::OpKind::input:
+      return concat("lower the model-input bits to ", limit, " or less");
+    case ir::OpKind::table_lookup:
+      return concat("lower the activation (op-input) bits to ", limit, " or less");
+    default:
+      // weighted_sum (Add, Sub, pooling sums), and moves of accumulators: the lowering rounds accumulators before
+      // a lookup (max pooling's comparisons it never rounds: they must stay exact).
+      return rounded_by_the_lowering
+                 ? concat("set rounding_threshold_bits to ", limit, " or less, or lower the weight or activation bits")
+                 : std::string("lower the activation (op-input) bits by ") + std::to_string(bits - limit);
+  }
+}
+
+// The facts of the linear op whose accumulator `id` is, or whose accumulator `id` rounds; nullptr for another node.
+const LinearOpFacts* linear_op_of(const CompiledModel& compiled, ir::NodeId id) {
+  const ir::Node* node = &compiled.circuit.node(id);
+  if (node->kind() == ir::OpKind::round) node = &compiled.circuit.node(node->operands.at(0));
+  for (const LinearOpFacts& op : compiled.linear_ops) {
+    if (op.node == node->name) return &op;
+  }
+  return nullptr;
+}
+
+std::string layer_name(const std::string& accumulator) {
+  const std::string suffix = ".accumulator";
+  return accumulator.ends_with(suffix) ? accumulator.substr(0, accumulator.size() - suffix.size()) : accumulator;
+}
+
+// A linear layer's accumulator (or its rounding) read by `reader` is `bits` wide, over `limit`.
+PrecisionProblem linear_problem(const CompiledModel& compiled, const ir::Node& reader, ir::NodeId id,
+                                const LinearOpFacts& op, int bits, int limit, RangeMeasure measure) {
+  const ir::Node& node = compiled.circuit.node(id);
+  const bool rounded = node.kind() == ir::OpKind::round;
+  const bool before_lookup = reader.kind() == ir::OpKind::table_lookup;
+  const std::string what =
+      rounded ? "the rounded accumulator" : (before_lookup ? "the accumulator" : "the output accumulator");
+  const ir::Node& linear = rounded ? compiled.circuit.node(node.operands.at(0)) : node;
+  const std::string fix =
+      rounded ? concat("set rounding_threshold_bits to ", limit, " or less (the rounding keeps ", bits, " bits)")
+              : accumulator_fix(linear, op, limit, before_lookup);
+  const std::string layer = layer_name(op.node);
+  return {layer, node.name, bits, limit,
+          concat("layer ", layer, ": ", what, " needs ", bits, " bits (", measure_text(measure), "), the limit is ",
+                 limit, "; ", fix)};
 }
 
 }  // namespace
@@ -99,26 +166,36 @@ long max_non_zero_weights_fitting(int64_t weight_min, int64_t weight_max, int64_
 }
 
 std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compiled, const PrecisionLimits& limits) {
+  const ir::Circuit& circuit = compiled.circuit;
+  const bool seen = limits.measure == RangeMeasure::seen;
   std::vector<PrecisionProblem> problems;
-  const char* measure = limits.measure == RangeMeasure::seen ? "seen on the input set" : "worst case";
-  for (size_t l = 0; l < compiled.quantized.layers.size(); ++l) {
-    const QuantizedLayer& layer = compiled.quantized.layers[l];
-    const bool rounded = layer.rounding_shift > 0;
-    const std::string node_name = layer.name + (rounded ? ".round" : ".accumulator");
-    const ir::NodeBitWidth& node = compiled.report.nodes.at(compiled.circuit.find(node_name));
-    const int bits = measured_bits(node, limits.measure);
-    const bool before_lookup = layer.output_quantizer.has_value();
-    // A lookup reads its input through a bootstrap; an output is only decrypted, so it may be wider.
-    const int limit = before_lookup ? limits.lookup_input_bits : limits.output_bits;
+  for (ir::NodeId id = 0; id < circuit.nodes().size(); ++id) {
+    const ir::Node& reader = circuit.node(id);
+    const bool lookup = reader.kind() == ir::OpKind::table_lookup;
+    if (!lookup && reader.kind() != ir::OpKind::output) continue;
+    const ir::NodeId operand_id = reader.operands.at(0);
+    const ir::Node& operand = circuit.node(operand_id);
+    const ir::NodeBitWidth& width = compiled.report.nodes.at(operand_id);
+    // A lookup reads its operand's span through a bootstrap; an output is only decrypted, so it may be wider.
+    const int bits = lookup ? (seen ? width.seen_index_bits : width.worst_case_index_bits)
+                            : (seen ? width.seen_bits : width.worst_case_bits);
+    const int limit = lookup ? limits.lookup_input_bits : limits.output_bits;
     if (bits <= limit) continue;
-    const std::string what =
-        rounded ? "the rounded accumulator" : (before_lookup ? "the accumulator" : "the output accumulator");
-    const std::string fix =
-        rounded ? concat("set rounding_threshold_bits to ", limit, " or less (the rounding keeps ", bits, " bits)")
-                : accumulator_fix(layer, limit, before_lookup);
-    problems.push_back({layer.name, node_name, bits, limit,
-                        concat("layer ", layer.name, ": ", what, " needs ", bits, " bits (", measure,
-                               "), the limit is ", limit, "; ", fix)});
+    if (const LinearOpFacts* op = linear_op_of(compiled, operand_id)) {
+      problems.push_back(linear_problem(compiled, reader, operand_id, *op, bits, limit, limits.measure));
+    } else if (lookup) {
+      // Max pooling's comparisons (its ".difference" sums) stay exact: the lowering never rounds them.
+      const bool comparison = operand.name.ends_with(".difference");
+      problems.push_back({reader.name, operand.name, bits, limit,
+                          concat("node '", operand.name, "' (read by lookup '", reader.name, "') needs ", bits,
+                                 " bits (", measure_text(limits.measure), "), the lookup limit is ", limit, "; ",
+                                 lookup_fix(operand.kind(), bits, limit, !comparison))});
+    } else {
+      problems.push_back({reader.name, operand.name, bits, limit,
+                          concat("output '", reader.name, "' ('", operand.name, "') needs ", bits, " bits (",
+                                 measure_text(limits.measure), "), the limit is ", limit,
+                                 "; lower the weight or activation bits of the layer before it")});
+    }
   }
   return problems;
 }

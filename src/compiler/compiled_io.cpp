@@ -1,4 +1,5 @@
-// Saving and loading compiled models (see compile.hpp): circuit, client, integer model and bit-width report.
+// Saving and loading compiled models (see compile.hpp): circuit, client, linear-op facts and bit-width report.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -13,13 +14,13 @@ namespace fhenn::compiler {
 namespace {
 
 constexpr const char* kCompiledArtifactKind = "fhenn-compiled-model";
-constexpr uint32_t kCompiledFormatVersion = 3;  // 2: lookup index bits in the report; 3: shaped circuits
-// The fewest bytes a quantizer, an output dequantization, an integer layer and a report node take.
+// 2: lookup index bits in the report; 3: shaped circuits; 4: linear-op facts instead of the dense integer model
+constexpr uint32_t kCompiledFormatVersion = 4;
+// The fewest bytes a quantizer, an output dequantization, a linear op's facts and a report node take.
 constexpr size_t kMinQuantizerBytes = 8 + 1 + 1 + 8 + 8;
 constexpr size_t kMinDequantizationBytes = 8 + 8 + 8 + 8 + 1 + 1;
-constexpr size_t kMinLayerBytes = 8 + 8 + 8 + 8 + 2 * kMinQuantizerBytes + 8 + 1 + 8 + 1;
+constexpr size_t kMinLinearOpBytes = 8 + 8 + 8 + 8;
 constexpr size_t kMinReportNodeBytes = 8 + 8 + 1 + 8 + 6 * 8 + 1 + 1 + 8 + 8;
-constexpr uint64_t kMaxLayers = 4096;
 
 int read_small_int(ByteReader& in, int64_t max, const char* field) {
   const int64_t v = in.i64();
@@ -57,32 +58,20 @@ OutputDequantization read_output_dequantization(ByteReader& in) {
 
 namespace {
 
-void write_layer(ByteWriter& out, const QuantizedLayer& layer) {
-  out.str(layer.name);
-  out.i64(layer.in_features);
-  out.i64(layer.out_features);
-  out.vec(layer.weights);
-  write_quantizer(out, layer.input_quantizer);
-  write_quantizer(out, layer.weight_quantizer);
-  out.vec(layer.bias);
-  out.u8(static_cast<uint8_t>(layer.activation));
-  out.i64(layer.rounding_shift);
-  write_optional_quantizer(out, layer.output_quantizer);
+void write_linear_op(ByteWriter& out, const LinearOpFacts& op) {
+  out.str(op.node);
+  out.i64(op.input_min);
+  out.i64(op.input_max);
+  out.i64(op.weight_bits);
 }
 
-QuantizedLayer read_layer(ByteReader& in, SizeBudget& budget) {
-  QuantizedLayer layer;
-  layer.name = in.str(4096);
-  layer.in_features = read_small_int(in, 1 << 24, "a layer size");
-  layer.out_features = read_small_int(in, 1 << 24, "a layer size");
-  layer.weights = in.vec<int64_t>(ir::kMaxCircuitElements, budget);
-  layer.input_quantizer = read_quantizer(in);
-  layer.weight_quantizer = read_quantizer(in);
-  layer.bias = in.vec<double>(ir::kMaxCircuitElements, budget);
-  layer.activation = read_activation(in);
-  layer.rounding_shift = read_small_int(in, 40, "a rounding shift");
-  layer.output_quantizer = read_optional_quantizer(in);
-  return layer;
+LinearOpFacts read_linear_op(ByteReader& in) {
+  LinearOpFacts op;
+  op.node = in.str(4096);
+  op.input_min = in.i64();
+  op.input_max = in.i64();
+  op.weight_bits = read_small_int(in, 30, "a weight bit count");
+  return op;
 }
 
 void write_report(ByteWriter& out, const ir::BitWidthReport& report) {
@@ -148,58 +137,30 @@ ir::BitWidthReport read_report(ByteReader& in, const ir::Circuit& circuit) {
   return report;
 }
 
-// Whether (L1)'s zero-point constant of neuron i, -z * sum_j W[i][j], fits in 62 bits.
-bool zero_point_constant_fits(const QuantizedLayer& layer, size_t i) {
-  const auto in = static_cast<size_t>(layer.in_features);
-  int64_t row_sum = 0;
-  for (size_t j = 0; j < in; ++j) {
-    if (__builtin_add_overflow(row_sum, layer.weights[i * in + j], &row_sum)) return false;
-  }
-  int64_t constant = 0;
-  constexpr int64_t kLimit = int64_t{1} << 62;
-  return !__builtin_mul_overflow(-layer.input_quantizer.zero_point, row_sum, &constant) && constant > -kLimit &&
-         constant < kLimit;
-}
-
-// What lower_to_circuit takes for granted of an integer model and a file does not guarantee: every weight in
-// its quantizer's range, finite biases, and (L1)'s zero-point constants within 62 bits.
-void check_integer_values(const QuantizedLayer& layer, const std::string& what) {
-  const int64_t qmin = layer.weight_quantizer.qmin();
-  const int64_t qmax = layer.weight_quantizer.qmax();
-  for (size_t k = 0; k < layer.weights.size(); ++k) {
-    FHENN_CHECK(layer.weights[k] >= qmin && layer.weights[k] <= qmax, what, " is corrupted: weight ", k, " of layer ",
-                layer.name, " is ", layer.weights[k], ", outside its ", layer.weight_quantizer.bits,
-                "-bit quantizer's range [", qmin, ", ", qmax, "]; compile the model again");
-  }
-  for (size_t i = 0; i < layer.bias.size(); ++i) {
-    FHENN_CHECK(std::isfinite(layer.bias[i]), what, " is corrupted: bias ", i, " of layer ", layer.name, " is ",
-                layer.bias[i], "; compile the model again");
-  }
-  if (layer.in_features < 1 ||
-      layer.weights.size() != static_cast<size_t>(layer.in_features) * static_cast<size_t>(layer.out_features)) {
-    return;  // lower_to_circuit refuses the shapes
-  }
-  for (size_t i = 0; i < static_cast<size_t>(layer.out_features); ++i) {
-    FHENN_CHECK(zero_point_constant_fits(layer, i), what, " is corrupted: neuron ", i, " of layer ", layer.name,
-                " needs a zero-point constant beyond 62 bits; compile the model again");
-  }
-}
-
-// The parts must describe one model: the circuit is the lowering of the integer model, the client matches.
+// The parts must describe one model: the client and the report match the circuit (which read_circuit verified),
+// every output's dequantization is finite, and each linear op's facts name one of the circuit's linear nodes.
 void check_consistent(const CompiledModel& c, const std::string& what) {
-  FHENN_CHECK(!c.quantized.layers.empty(), what, " is corrupted: the integer model has no layers");
   FHENN_CHECK(c.client.inputs.size() == c.circuit.input_width() &&
                   c.client.outputs.size() == c.circuit.output_width() &&
                   c.report.nodes.size() == c.circuit.nodes().size(),
               what, " is inconsistent: the client, the report and the circuit disagree on their sizes");
-  for (const QuantizedLayer& layer : c.quantized.layers) check_integer_values(layer, what);
-  bool same = false;
-  try {
-    same = lower_to_circuit(c.quantized) == c.circuit;
-  } catch (const Error& e) {
-    fail(what, " is inconsistent: its integer model is invalid: ", e.what());
+  for (size_t i = 0; i < c.client.outputs.size(); ++i) {
+    const OutputDequantization& d = c.client.outputs[i];
+    FHENN_CHECK(std::isfinite(d.input_scale) && d.input_scale > 0.0 && std::isfinite(d.weight_scale) &&
+                    d.weight_scale > 0.0 && std::isfinite(d.bias),
+                what, " is corrupted: output ", i, " has the dequantization scales ", d.input_scale, " and ",
+                d.weight_scale, " and the bias ", d.bias, "; compile the model again");
   }
-  FHENN_CHECK(same, what, " is inconsistent: its circuit is not the lowering of its integer model");
+  const auto is_linear_node = [&](const std::string& name) {
+    return std::any_of(c.circuit.nodes().begin(), c.circuit.nodes().end(), [&](const ir::Node& node) {
+      return node.name == name && (node.kind() == ir::OpKind::dot_product || node.kind() == ir::OpKind::conv2d);
+    });
+  };
+  for (const LinearOpFacts& op : c.linear_ops) {
+    FHENN_CHECK(is_linear_node(op.node) && op.input_min <= op.input_max && op.weight_bits >= 1, what,
+                " is inconsistent: its facts about linear op '", op.node,
+                "' do not match its circuit; compile the model again");
+  }
 }
 
 }  // namespace
@@ -214,9 +175,8 @@ std::vector<uint8_t> serialize_compiled(const CompiledModel& compiled) {
   for (const auto& q : compiled.client.inputs) write_quantizer(out, q);
   out.u64(compiled.client.outputs.size());
   for (const auto& d : compiled.client.outputs) write_output_dequantization(out, d);
-  out.i64(compiled.quantized.input_size);
-  out.u64(compiled.quantized.layers.size());
-  for (const auto& layer : compiled.quantized.layers) write_layer(out, layer);
+  out.u64(compiled.linear_ops.size());
+  for (const auto& op : compiled.linear_ops) write_linear_op(out, op);
   write_report(out, compiled.report);
   return seal_artifact(kCompiledArtifactKind, kCompiledFormatVersion, out.bytes());
 }
@@ -235,10 +195,8 @@ CompiledModel deserialize_compiled(std::span<const uint8_t> bytes, const std::st
   c.client.outputs.resize(
       read_count_matching(in, c.circuit.output_width(), kMinDequantizationBytes, "output dequantizations"));
   for (auto& d : c.client.outputs) d = read_output_dequantization(in);
-  c.quantized.input_size = read_small_int(in, 1 << 24, "the input size");
-  c.quantized.layers.resize(in.count(kMaxLayers, kMinLayerBytes));
-  SizeBudget budget(ir::kMaxCircuitElements, concat("the integer model in ", what));
-  for (auto& layer : c.quantized.layers) layer = read_layer(in, budget);
+  c.linear_ops.resize(in.count(c.circuit.nodes().size(), kMinLinearOpBytes));
+  for (auto& op : c.linear_ops) op = read_linear_op(in);
   c.report = read_report(in, c.circuit);
   in.expect_end();
   check_consistent(c, what);

@@ -238,7 +238,7 @@ QatOutputs QatNet::run_layers(const torch::Tensor& x, bool with_noise) const {
     torch::Tensor accumulator = torch::matmul(x_int, linear.integer_weights().t());  // exact: integers < 2^53
     const bool last = i + 1 == linears_.size();
     if (!last) accumulator = round_hidden_accumulator(i, accumulator, with_noise);
-    // Left to right, as the compiler's tables compute it (compiler/quantized_model.hpp (L3)): same doubles.
+    // Left to right, as the compiler's tables compute it (compiler/dequantization.hpp (L3)): same doubles.
     const torch::Tensor y = accumulator * x_scale * linear.weight_scale() + linear.bias();
     if (last) return {y, accumulator};
     x_int = activations_[i].integers(torch::relu(y));

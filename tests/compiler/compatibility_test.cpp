@@ -16,8 +16,7 @@ using fhenn::testing::random_features;
 using fhenn::testing::random_float_mlp;
 
 int output_bits(const CompiledModel& compiled) {
-  return compiled.report.nodes.at(compiled.circuit.find(compiled.quantized.layers.back().name + ".accumulator"))
-      .worst_case_bits;
+  return compiled.report.nodes.at(compiled.circuit.find(compiled.linear_ops.back().node)).worst_case_bits;
 }
 
 TEST(Compatibility, OutputsWiderThanTheLookupsCompileUpToSixteenBits) {

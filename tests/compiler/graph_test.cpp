@@ -186,11 +186,11 @@ Matrix random_images(size_t rows, size_t pixels, std::mt19937_64& rng) {
 }
 
 // The largest |float - circuit| over the rows, relative to the largest |float| score.
-double relative_error(const Graph& graph, const CompiledGraph& compiled, const Matrix& rows) {
+double relative_error(const Graph& graph, const CompiledModel& compiled, const Matrix& rows) {
   double worst = 0.0, largest = 0.0;
   for (size_t row = 0; row < rows.rows; ++row) {
     const auto exact = graph.evaluate(rows.row(row)).back().values;
-    const auto quantized = run_compiled_graph_clear(compiled, rows.row(row));
+    const auto quantized = fake_quantized_scores(compiled, rows.row(row));
     for (size_t i = 0; i < exact.size(); ++i) {
       worst = std::max(worst, std::abs(exact[i] - quantized[i]));
       largest = std::max(largest, std::abs(exact[i]));
@@ -205,7 +205,7 @@ TEST(GraphPtq, EightBitCircuitTracksTheFloatModel) {
   const Matrix calibration = random_images(64, 36, rng);
   GraphCompileOptions options;
   options.n_bits = quant::NBits::uniform(8);
-  const CompiledGraph compiled = compile_graph_ptq(graph, calibration, options);
+  const CompiledModel compiled = compile_graph(graph, calibration, options);
   EXPECT_LT(relative_error(graph, compiled, calibration), 0.05);
   // Per-channel tables: the first ReLU has one table per channel, not per pixel.
   const auto& relu1 = compiled.circuit.node(compiled.circuit.find("relu1"));
@@ -221,7 +221,7 @@ TEST(GraphPtq, ResidualCnnRunsEncryptedExactlyAsTheClearCircuit) {
   const Matrix calibration = random_images(32, 16, rng);
   GraphCompileOptions options;
   options.n_bits = quant::NBits{2, 2, 2, 5};
-  const CompiledGraph compiled = compile_graph_ptq(graph, calibration, options);
+  const CompiledModel compiled = compile_graph(graph, calibration, options);
   const auto& circuit = compiled.circuit;
   runtime::IntMatrix inputs(calibration.rows, circuit.input_width());
   inputs.values = compiled.client.quantize_rows(calibration);
@@ -263,7 +263,7 @@ TEST(GraphPtq, PerFeatureInputQuantizersFitEachFeaturesRange) {
   const Matrix calibration = tabular_features(200, rng);
   GraphCompileOptions options;
   options.n_bits = quant::NBits{6, 6, 6, 6};
-  const CompiledGraph per_feature = compile_graph_ptq(graph, calibration, options);
+  const CompiledModel per_feature = compile_graph(graph, calibration, options);
   // Each feature on its own range: one 6-bit step is 1/63 of its width, whatever the others' widths.
   const std::vector<double> widths = {1.0, 100.0, 10.0};
   for (size_t j = 0; j < 3; ++j) {
@@ -273,10 +273,10 @@ TEST(GraphPtq, PerFeatureInputQuantizersFitEachFeaturesRange) {
   EXPECT_THROW((void)per_feature.circuit.find("fc1.input"), Error);
   // An input that an op other than Gemm or Conv reads keeps one range (InputQuantization's rule).
   const Graph activated = Graph::build({{{"x", {3}}}, {graph_node("relu", "Relu", {"x"})}, {"relu"}});
-  const CompiledGraph one_range = compile_graph_ptq(activated, calibration, options);
+  const CompiledModel one_range = compile_graph(activated, calibration, options);
   EXPECT_EQ(one_range.client.inputs[0], one_range.client.inputs[1]);
   options.input_quantization = InputQuantization::per_tensor;
-  const CompiledGraph shared = compile_graph_ptq(graph, calibration, options);
+  const CompiledModel shared = compile_graph(graph, calibration, options);
   EXPECT_DOUBLE_EQ(shared.client.inputs[0].scale, shared.client.inputs[2].scale);
   const double per_feature_error = relative_error(graph, per_feature, calibration);
   const double shared_error = relative_error(graph, shared, calibration);
@@ -316,7 +316,7 @@ TEST(GraphPtq, PerChannelImagesPadEachChannelWithItsZeroPoint) {
   }
   GraphCompileOptions options;
   options.n_bits = quant::NBits::uniform(7);
-  const CompiledGraph compiled = compile_graph_ptq(graph, images, options);
+  const CompiledModel compiled = compile_graph(graph, images, options);
   const auto& op = std::get<ir::Conv2dOp>(compiled.circuit.node(compiled.circuit.find("conv.accumulator")).op);
   ASSERT_EQ(op.pad_values.size(), 2u);
   EXPECT_EQ(op.pad_values[0], compiled.client.inputs[0].zero_point);
@@ -328,7 +328,7 @@ TEST(GraphPtq, PerChannelImagesPadEachChannelWithItsZeroPoint) {
   // One shared range for both channels roughly doubles the error (0.038 against 0.081 when written).
   options.input_quantization = InputQuantization::per_tensor;
   EXPECT_LT(relative_error(graph, compiled, images),
-            0.75 * relative_error(graph, compile_graph_ptq(graph, images, options), images));
+            0.75 * relative_error(graph, compile_graph(graph, images, options), images));
 }
 
 TEST(GraphPtq, ReshapeOfAnAccumulatorKeepsEachElementsBias) {
@@ -348,9 +348,71 @@ TEST(GraphPtq, ReshapeOfAnAccumulatorKeepsEachElementsBias) {
   GraphCompileOptions options;
   options.n_bits = quant::NBits::uniform(8);
   const Matrix calibration = random_images(64, 4, rng);
-  const CompiledGraph compiled = compile_graph_ptq(graph, calibration, options);
+  const CompiledModel compiled = compile_graph(graph, calibration, options);
   EXPECT_NO_THROW((void)compiled.circuit.find("cube.input"));
   EXPECT_LT(relative_error(graph, compiled, calibration), 0.02);
+}
+
+// Quant nodes: the fake quantizer's float reference, fused where it fixes a lookup's or the client's quantizer, one
+// lookup where it requantizes, and a trained weight quantizer and rounding shift used as they are.
+TEST(GraphQuant, FixesTheQuantizersItFollowsAndCostsALookupOnlyWhereItRequantizes) {
+  const quant::UniformQuantizer q3{.bits = 3, .is_signed = false, .narrow_range = false, .scale = 0.5, .zero_point = 0};
+  GraphNode quant = graph_node("q", "Quant", {"x"});
+  quant.quantizer = q3;
+  EXPECT_EQ(apply(quant, {4}, {-1.0, 0.7, 1.3, 9.0}), (std::vector<double>{0.0, 0.5, 1.5, 3.5}));
+
+  // x -> Quant (the client's quantizer) -> Gemm (trained 2-bit weights, rounding shift 1) -> Relu -> Quant (fused
+  // into the ReLU's lookup) -> Quant (another quantizer: one requantizing lookup).
+  const quant::UniformQuantizer input{
+      .bits = 4, .is_signed = true, .narrow_range = true, .scale = 0.25, .zero_point = 0};
+  const quant::UniformQuantizer weights{
+      .bits = 2, .is_signed = true, .narrow_range = true, .scale = 0.5, .zero_point = 0};
+  GraphNode in = graph_node("x.quant", "Quant", {"x"});
+  in.quantizer = input;
+  GraphNode fc = graph_node("fc", "Gemm", {"x.quant"});
+  fc.weight = {0.5, -0.5, 0.4, 0.0, -0.6, 0.5};
+  fc.quantizer = weights;
+  GraphNode out = graph_node("fc.quant", "Quant", {"relu"});
+  out.quantizer = q3;
+  GraphNode again = graph_node("again", "Quant", {"fc.quant"});
+  again.quantizer =
+      quant::UniformQuantizer{.bits = 2, .is_signed = false, .narrow_range = false, .scale = 1.0, .zero_point = 0};
+  const auto graph_of = [&](const GraphNode& gemm) {
+    return Graph::build({{{"x", {3}}}, {in, gemm, graph_node("relu", "Relu", {"fc"}), out, again}, {"again"}});
+  };
+  std::mt19937_64 rng(3);
+  const Matrix rows = random_images(16, 3, rng);
+  const Graph graph = graph_of(fc);
+  const CompiledModel compiled = compile_graph(graph, rows, {});
+  EXPECT_EQ(compiled.client.inputs, std::vector<quant::UniformQuantizer>(3, input));
+  std::vector<std::string> names;
+  for (const auto& node : compiled.circuit.nodes()) names.push_back(node.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"x", "fc.accumulator", "relu", "again", "output"}));
+  EXPECT_EQ(std::get<ir::DotProductOp>(compiled.circuit.node(1).op).weights,
+            (std::vector<int64_t>{1, -1, 1, 0, -1, 1}));
+  // The circuit computes the fake-quantized float reference exactly here: every scale is a power of two.
+  for (size_t row = 0; row < rows.rows; ++row) {
+    EXPECT_EQ(fake_quantized_scores(compiled, rows.row(row)), graph.evaluate(rows.row(row)).back().values) << row;
+  }
+  fc.ints["rounding_shift"] = {1};
+  const CompiledModel rounded = compile_graph(graph_of(fc), rows, {});
+  EXPECT_EQ(std::get<ir::RoundOp>(rounded.circuit.node(rounded.circuit.find("fc.round")).op).shift, 1);
+
+  GraphNode missing = graph_node("q", "Quant", {"x"});
+  expect_error_containing([&] { Graph::build({{{"x", {2}}}, {missing}, {"q"}}); }, "Quant 'q' has no quantizer");
+  fc.ints["rounding_shift"] = {41};
+  expect_error_containing(
+      [&] {
+        compile_graph(Graph::build({{{"x", {3}}}, {in, fc}, {"fc"}}), rows, {});
+      },
+      "node 'fc' (Gemm): rounding_shift is 41");
+  fc.ints.erase("rounding_shift");
+  fc.quantizer->zero_point = 1;
+  expect_error_containing(
+      [&] {
+        compile_graph(Graph::build({{{"x", {3}}}, {in, fc}, {"fc"}}), rows, {});
+      },
+      "fc.weight: the weight quantizer has zero point 1");
 }
 
 }  // namespace

@@ -149,29 +149,27 @@ TEST(CompiledIo, DamagedOrInconsistentFilesAreRefused) {
         deserialize_compiled(serialize_model(testing::random_float_mlp({2, 3, 2}, 1)), "m");
       },
       "fhenn-float-mlp");
-  compiled.quantized.layers[0].weights[0] += 1;  // the circuit no longer is the lowering of the integer model
+  compiled.linear_ops[0].node = "fc1.lookup";  // facts about a node that is no linear op
   expect_error_containing([&] { deserialize_compiled(serialize_compiled(compiled), "edited.bin"); },
-                          "edited.bin is inconsistent");
+                          "edited.bin is inconsistent: its facts about linear op 'fc1.lookup'");
 }
 
-TEST(CompiledIo, IntegerModelsThatCannotBeLoweredSafelyAreRefused) {
+TEST(CompiledIo, OutputDequantizationsThatWouldGiveNonFiniteScoresAreRefused) {
   const CompiledModel good =
       compile_ptq(testing::random_float_mlp({8, 3, 2}, 4), testing::random_features(20, 8, 4), {});
   CompiledModel c = good;
-  c.quantized.layers[0].weights[1] = -192414534860798;  // a mutated weight: its zero-point constant overflowed
-  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "weight.fhc"); },
-                          "weight.fhc is corrupted: weight 1 of layer fc1 is -192414534860798, outside its 3-bit");
-  c = good;
-  c.quantized.layers[1].bias[0] = std::nan("");
+  c.client.outputs[1].bias = std::nan("");
   expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "bias.fhc"); },
-                          "bias.fhc is corrupted: bias 0 of layer fc2");
+                          "bias.fhc is corrupted: output 1 has the dequantization scales");
   c = good;
-  QuantizedLayer& layer = c.quantized.layers[0];  // valid 30-bit weights, but -z * sum_j W[i][j] needs 64 bits
-  layer.weight_quantizer.bits = 30;
-  std::fill(layer.weights.begin(), layer.weights.end(), layer.weight_quantizer.qmax());
-  layer.input_quantizer.zero_point = int64_t{1} << 31;
-  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "zero.fhc"); },
-                          "zero.fhc is corrupted: neuron 0 of layer fc1 needs a zero-point constant beyond 62 bits");
+  c.client.outputs[0].weight_scale = 0.0;
+  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "scale.fhc"); },
+                          "scale.fhc is corrupted: output 0");
+  c = good;
+  c.linear_ops[1].input_min = c.linear_ops[1].input_max + 1;
+  expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "range.fhc"); },
+                          "range.fhc is inconsistent: its facts about linear op 'fc2.accumulator'");
+  EXPECT_EQ(deserialize_compiled(serialize_compiled(good), "good").linear_ops, good.linear_ops);
 }
 
 TEST(CompiledIo, CountsThatDisagreeWithTheCircuitAreRefusedBeforeAllocating) {

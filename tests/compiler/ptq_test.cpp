@@ -1,8 +1,9 @@
-// Tests of post-training quantization: the circuit equals the fake-quantized model bit for bit, bit widths.
+// Tests of post-training quantization: the circuit equals the dense integer model bit for bit, bit widths.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
+#include "compiler/dense_reference.hpp"
 #include "compiler/model_factory.hpp"
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
@@ -30,12 +31,15 @@ std::string describe(const Case& c) {
          std::to_string(c.rounding.value_or(0));
 }
 
-// Every sample: same output integers through the circuit and the integer model, same scores as doubles.
+// Every sample: same output integers through the circuit (one by one and batched) and the dense integer model
+// written out directly (testing::DenseReference), same scores as doubles.
 void expect_circuit_equals_fake_quantization(const Case& c, uint32_t seed) {
   SCOPED_TRACE(describe(c));
   const FloatMlp model = random_float_mlp(c.sizes, seed, c.max_non_zero);
   const Matrix calibration = random_features(300, static_cast<size_t>(c.sizes[0]), seed + 1);
   const CompiledModel compiled = compile_ptq(model, calibration, {c.n_bits, c.rounding});
+  const testing::DenseReference reference =
+      testing::dense_ptq_reference(model, calibration, c.n_bits, testing::round_shifts_by_layer(compiled.circuit));
   const Matrix test = random_features(400, static_cast<size_t>(c.sizes[0]), seed + 2, -0.2, 1.2);
   runtime::ClearExecutor executor(2);
   const runtime::IntMatrix inputs(test.rows, compiled.client.inputs.size());
@@ -46,8 +50,10 @@ void expect_circuit_equals_fake_quantization(const Case& c, uint32_t seed) {
     const auto circuit_out = runtime::run_clear(compiled.circuit, compiled.client.quantize(test.row(row)));
     ASSERT_TRUE(std::equal(circuit_out.begin(), circuit_out.end(), outputs.row(row).begin()));
     const auto from_circuit = compiled.client.dequantize(circuit_out);
-    const auto fake = fake_quantized_scores(compiled, test.row(row));
+    ASSERT_EQ(circuit_out, reference.output_integers(test.row(row))) << "sample " << row;
+    const auto fake = reference.scores(test.row(row));
     ASSERT_EQ(from_circuit, fake) << "sample " << row;  // exact double equality
+    ASSERT_EQ(from_circuit, fake_quantized_scores(compiled, test.row(row)));
     ASSERT_EQ(predicted_class(from_circuit), predicted_class(fake));
   }
 }
@@ -101,9 +107,11 @@ TEST(PtqCircuit, StructureFollowsTheReferenceLowering) {
   // Model inputs: 5 bits asymmetric, signed because the calibration data has negatives.
   EXPECT_EQ(compiled.client.inputs[0].bits, 5);
   EXPECT_TRUE(compiled.client.inputs[0].is_signed);
-  EXPECT_EQ(compiled.quantized.layers[1].input_quantizer.bits, 3);
-  EXPECT_EQ(compiled.quantized.layers[1].weight_quantizer.bits, 3);
-  EXPECT_EQ(compiled.quantized.layers[1].weight_quantizer.zero_point, 0);
+  // 3-bit symmetric weights: integers within [-4, 3], recorded for the precision check with fc2's 3-bit inputs.
+  const auto& weights = std::get<ir::DotProductOp>(compiled.circuit.node(compiled.circuit.find("fc2.accumulator")).op);
+  for (int64_t w : weights.weights) EXPECT_TRUE(w >= -4 && w <= 3) << w;
+  ASSERT_EQ(compiled.linear_ops.size(), 3u);
+  EXPECT_EQ(compiled.linear_ops[1], (LinearOpFacts{"fc2.accumulator", 0, 7, 3}));
   // The lookups' outputs are the next layer's 3-bit inputs.
   const auto& lookup = compiled.report.nodes[2];
   EXPECT_LE(lookup.worst_case.bits(), 3 + 1);
@@ -133,8 +141,7 @@ TEST(PtqCircuit, RoundingKeepsLookupInputsWithinTheThreshold) {
         compile_ptq(random_float_mlp({2, 100, 100, 2}, 9), random_features(200, 2, 10), {NBits::uniform(3), r});
     EXPECT_LE(compiled.report.worst_case_max_lookup_input_bits, r);
     EXPECT_LE(compiled.report.max_lookup_input_bits, r);
-    EXPECT_GT(compiled.quantized.layers[1].rounding_shift, 0);
-    EXPECT_NO_THROW(compiled.circuit.find("fc2.round"));
+    EXPECT_GT(std::get<ir::RoundOp>(compiled.circuit.node(compiled.circuit.find("fc2.round")).op).shift, 0);
   }
 }
 
@@ -189,10 +196,11 @@ TEST(Compatibility, NamesTheLayerItsWidthAndAComputedPruningBound) {
   EXPECT_EQ(fc3->bits, compiled.report.nodes[compiled.circuit.find("fc3.accumulator")].worst_case.bits());
   EXPECT_GT(fc3->bits, 8);
   // K from the layer's weight integers and its input range: K products of the extremes fit 8 bits, K + 1 do not.
-  const auto& layer = compiled.quantized.layers[2];
+  const testing::DenseReference reference = testing::dense_ptq_reference(model, data, PtqOptions{}.n_bits);
+  const auto& layer = reference.layers[2];
   const auto [wmin, wmax] = std::minmax_element(layer.weights.begin(), layer.weights.end());
-  const int64_t umin = layer.input_quantizer.qmin() - layer.input_quantizer.zero_point;
-  const int64_t umax = layer.input_quantizer.qmax() - layer.input_quantizer.zero_point;
+  const int64_t umin = layer.input.qmin() - layer.input.zero_point;
+  const int64_t umax = layer.input.qmax() - layer.input.zero_point;
   const long k = max_non_zero_weights_fitting(*wmin, *wmax, umin, umax, 8);
   ASSERT_GE(k, 1);
   const int64_t low = std::min({int64_t{0}, *wmin * umin, *wmin * umax, *wmax * umin, *wmax * umax});
@@ -219,17 +227,18 @@ TEST(Compatibility, NamesTheLayerItsWidthAndAComputedPruningBound) {
 TEST(Compatibility, LookupInputsGetTheRoundingFix) {
   const CompiledModel compiled =
       compile_ptq(random_float_mlp({2, 100, 100, 2}, 21), random_features(200, 2, 22, 0.0, 1.0), {});
-  const auto problems = find_precision_problems(compiled, {6, RangeMeasure::seen});
+  const auto problems = find_precision_problems(compiled, {5, RangeMeasure::seen});
   const auto fc2 = std::find_if(problems.begin(), problems.end(), [](const auto& p) { return p.layer == "fc2"; });
   ASSERT_NE(fc2, problems.end());
-  EXPECT_EQ(fc2->bits, compiled.report.nodes[compiled.circuit.find("fc2.accumulator")].seen.bits());
+  // What the lookup reads: the span of the accumulator's values (the bootstrap's index).
+  EXPECT_EQ(fc2->bits, compiled.report.nodes[compiled.circuit.find("fc2.accumulator")].seen_index_bits);
   EXPECT_NE(fc2->message.find("layer fc2: the accumulator needs"), std::string::npos) << fc2->message;
-  EXPECT_NE(fc2->message.find("(seen on the input set), the limit is 6"), std::string::npos) << fc2->message;
+  EXPECT_NE(fc2->message.find("(seen on the input set), the limit is 5"), std::string::npos) << fc2->message;
   // Rounding drops only low bits: the cheapest fix, listed first.
-  EXPECT_NE(fc2->message.find("; set rounding_threshold_bits to 6 or less"), std::string::npos) << fc2->message;
+  EXPECT_NE(fc2->message.find("; set rounding_threshold_bits to 5 or less"), std::string::npos) << fc2->message;
   const CompiledModel rounded = compile_ptq(random_float_mlp({2, 100, 100, 2}, 21),
-                                            random_features(200, 2, 22, 0.0, 1.0), {NBits::uniform(3), 6});
-  const auto after = find_precision_problems(rounded, {6, RangeMeasure::worst_case});
+                                            random_features(200, 2, 22, 0.0, 1.0), {NBits::uniform(3), 5});
+  const auto after = find_precision_problems(rounded, {5, RangeMeasure::worst_case});
   EXPECT_TRUE(std::none_of(after.begin(), after.end(), [](const auto& q) { return q.layer != "fc3"; }));
 }
 

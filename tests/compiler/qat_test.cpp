@@ -151,10 +151,14 @@ TEST(QatImport, AQuantizerAfterTheLastLayerBecomesALookupTheClientDequantizes) {
 TEST(QatImport, KeepsTheTrainedQuantizersAndAddsRoundingNodes) {
   const QatMlp model = random_qat_mlp({2, 100, 100, 2}, 3, 5, false, 3);
   const CompiledModel compiled = compile_qat(model, testing::random_features(100, 2, 6));
-  EXPECT_EQ(compiled.client.inputs[0], *model.input_quantizer);  // no second input quantization
-  EXPECT_EQ(compiled.quantized.layers[1].input_quantizer, *model.layers[0].output_quantizer);
-  EXPECT_EQ(compiled.quantized.layers[0].weights, qat_weight_integers(model.layers[0]));
-  for (int64_t w : compiled.quantized.layers[0].weights) EXPECT_LE(std::abs(w), 3);
+  EXPECT_EQ(compiled.client.inputs[0], *model.input_quantizer);                // no second input quantization
+  const quant::UniformQuantizer& fc1_out = *model.layers[0].output_quantizer;  // fc2 reads it as it is
+  ASSERT_EQ(compiled.linear_ops.size(), 3u);
+  EXPECT_EQ(compiled.linear_ops[1], (LinearOpFacts{"fc2.accumulator", fc1_out.qmin(), fc1_out.qmax(), 3}));
+  const auto& fc1 = std::get<ir::DotProductOp>(compiled.circuit.node(compiled.circuit.find("fc1.accumulator")).op);
+  EXPECT_EQ(fc1.weights, qat_weight_integers(model.layers[0]));
+  for (int64_t w : fc1.weights) EXPECT_LE(std::abs(w), 3);
+  EXPECT_THROW(compiled.circuit.find("fc1.quant"), Error);  // the Quant after each ReLU is its lookup's quantizer
   const auto& round = compiled.report.nodes[compiled.circuit.find("fc2.round")];
   const auto& acc = compiled.report.nodes[compiled.circuit.find("fc2.accumulator")];
   EXPECT_TRUE(round.feeds_table_lookup);

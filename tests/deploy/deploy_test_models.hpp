@@ -10,11 +10,17 @@
 
 namespace fhenn::deploy {
 
-// A 2 -> hidden... -> 2 float network with seeded random weights, compiled at 2 bits everywhere (small lookups).
-inline compiler::CompiledModel tiny_compiled_model(uint32_t seed, std::vector<int> hidden = {3}) {
+// A 2 -> hidden... -> 2 float network with seeded random weights, and its calibration set.
+struct TinyModel {
+  compiler::FloatMlp model;
+  Matrix calibration;
+};
+
+inline TinyModel tiny_float_mlp(uint32_t seed, std::vector<int> hidden = {3}) {
   std::mt19937 gen(seed);  // test data only
   std::uniform_real_distribution<double> u(-1.0, 1.0);
-  compiler::FloatMlp model;
+  TinyModel tiny{{}, Matrix(64, 2)};
+  compiler::FloatMlp& model = tiny.model;
   model.input_size = 2;
   std::vector<int> sizes{2};
   sizes.insert(sizes.end(), hidden.begin(), hidden.end());
@@ -29,11 +35,16 @@ inline compiler::CompiledModel tiny_compiled_model(uint32_t seed, std::vector<in
     layer.activation = l + 2 < sizes.size() ? compiler::Activation::relu : compiler::Activation::identity;
     model.layers.push_back(layer);
   }
-  Matrix calibration(64, 2);
-  for (double& v : calibration.values) v = (u(gen) + 1.0) / 2.0;
+  for (double& v : tiny.calibration.values) v = (u(gen) + 1.0) / 2.0;
+  return tiny;
+}
+
+// tiny_float_mlp compiled at 2 bits everywhere (small lookups).
+inline compiler::CompiledModel tiny_compiled_model(uint32_t seed, std::vector<int> hidden = {3}) {
+  const TinyModel tiny = tiny_float_mlp(seed, std::move(hidden));
   compiler::PtqOptions options;
   options.n_bits = {.model_inputs = 2, .op_inputs = 2, .op_weights = 2, .model_outputs = 2};
-  return compiler::compile_ptq(model, calibration, options);
+  return compiler::compile_ptq(tiny.model, tiny.calibration, options);
 }
 
 inline Matrix sample_features(size_t rows) {

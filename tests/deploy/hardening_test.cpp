@@ -74,8 +74,8 @@ TEST_F(HardeningTest, ASampleCountThatWrapsIsRefused) {
   const auto& params = deployment_->client.params;
   auto rng = tfhe::Csprng::for_tests_only(31);
   const Client client(deployment_->client);
-  const auto results = Server(deployment_->server).run(client.encrypt(sample_features(1), *secret_, rng),
-                                                       *evaluation_, 1, false);
+  const auto results =
+      Server(deployment_->server).run(client.encrypt(sample_features(1), *secret_, rng), *evaluation_, 1, false);
   ASSERT_EQ(results.width, 2u);
   ByteWriter payload;
   payload.str(results.model_id);
@@ -155,8 +155,7 @@ TEST_F(HardeningTest, KeysAreNeverGeneratedForAnInsecureSetWithoutConsent) {
 TEST_F(HardeningTest, AForcedInsecureSetNeedsConsentAndIsMarked) {
   runtime::PlanOptions options;
   options.parameter_set = "test_weak";
-  EXPECT_NE(error_of([&] { make_deployment(*compiled_, options); }).find("below 128-bit security"),
-            std::string::npos);
+  EXPECT_NE(error_of([&] { make_deployment(*compiled_, options); }).find("below 128-bit security"), std::string::npos);
   options.allow_insecure = true;
   const auto weak = make_deployment(*compiled_, options);
   EXPECT_FALSE(weak.server.plan.params.secure);
@@ -196,7 +195,7 @@ TEST_F(HardeningTest, TheClientPartHoldsNoWeightAndNoTable) {
       }
     }
   }
-  const auto& layers = compiled.quantized.layers;
+  const auto& layers = tiny_float_mlp(5, {6, 6}).model.layers;
   for (size_t l = 0; l + 1 < layers.size(); ++l) {  // the last layer's bias is the output dequantizer's offset
     for (const double bias : layers[l].bias) {
       EXPECT_FALSE(contains(client_bytes, bytes_of(std::span<const double>(&bias, 1)))) << layers[l].name;
@@ -222,8 +221,9 @@ TEST_F(HardeningTest, EvaluationKeysOfAnotherParameterSetAreRefusedBeforeTheyExp
   const std::string message = error_of([&] { deserialize_evaluation_keys(bytes, other, "evaluation keys", 1); });
   EXPECT_NE(message.find("parameter set 'fhenn_p8'"), std::string::npos) << message;
   other.model_id = "another model";  // another model: named first, before the parameters
-  EXPECT_NE(error_of([&] { deserialize_evaluation_keys(bytes, other, "evaluation keys", 1); }).find("generated for model"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { deserialize_evaluation_keys(bytes, other, "evaluation keys", 1); }).find("generated for model"),
+      std::string::npos);
   EXPECT_NO_THROW(deserialize_evaluation_keys(bytes, deployment_->server, "evaluation keys", 1));
 }
 

@@ -61,17 +61,24 @@ quant::UniformQuantizer with_signedness(quant::UniformQuantizer q, bool is_signe
   return q;
 }
 
-// Whether every reader of tensor `t` folds per-channel scales into its weights (Gemm, Conv), directly or through
-// Flatten and Reshape: only then do per-channel quantizers cost no requantizing lookup.
-bool read_only_by_folding_ops(const Graph& graph, size_t t) {
+bool is_output(const Graph& graph, size_t t) {
   for (const std::string& name : graph.outputs()) {
-    if (graph.tensor_index(name) == t) return false;
+    if (graph.tensor_index(name) == t) return true;
   }
+  return false;
+}
+
+// Whether every reader of tensor `t` folds per-channel scales into its weights (Gemm, Conv without a trained
+// weight quantizer), directly or through Flatten and Reshape: only then do per-channel quantizers cost no
+// requantizing lookup.
+bool read_only_by_folding_ops(const Graph& graph, size_t t) {
+  if (is_output(graph, t)) return false;
   for (size_t k = 0; k < graph.nodes().size(); ++k) {
     const auto& operands = graph.operands(k);
     if (std::find(operands.begin(), operands.end(), t) == operands.end()) continue;
-    const std::string& op = graph.nodes()[k].op;
-    if (op == "Gemm" || op == "Conv") continue;
+    const GraphNode& node = graph.nodes()[k];
+    const std::string& op = node.op;
+    if ((op == "Gemm" || op == "Conv") && !node.quantizer) continue;
     if ((op == "Flatten" || op == "Reshape") && read_only_by_folding_ops(graph, graph.inputs().size() + k)) continue;
     return false;
   }
@@ -85,8 +92,10 @@ EncodedTensor add_graph_input(LoweringContext& context, const Matrix& calibratio
   const int bits = context.options().n_bits.model_inputs;
   EncodedTensor encoded;
   encoded.tensor = t;
-  if (context.options().input_quantization == InputQuantization::per_tensor || in.shape[0] == 1 ||
-      !read_only_by_folding_ops(context.graph(), t)) {
+  if (const GraphNode* quant = context.sole_quant_reader(t)) {
+    encoded.quantizer = *quant->quantizer;  // a quantization-aware model's input quantizer
+  } else if (context.options().input_quantization == InputQuantization::per_tensor || in.shape[0] == 1 ||
+             !read_only_by_folding_ops(context.graph(), t)) {
     encoded.quantizer = quant::asymmetric_quantizer(context.statistics(t), bits);
   } else {
     const bool is_signed = context.statistics(t).rmin < 0.0;
@@ -122,10 +131,39 @@ LoweringContext::LoweringContext(const Graph& graph, std::vector<quant::TensorSt
     : graph_(graph),
       statistics_(std::move(statistics)),
       options_(options),
-      budget_(ir::kMaxCircuitElements, "the model graph's circuit") {}
+      budget_(ir::kMaxCircuitElements, "the model graph's circuit"),
+      readers_(graph.tensor_count()) {
+  for (size_t k = 0; k < graph.nodes().size(); ++k) {
+    for (size_t t : graph.operands(k)) readers_[t].push_back(k);
+  }
+}
+
+const GraphNode* LoweringContext::sole_quant_reader(size_t tensor) const {
+  if (readers_.at(tensor).size() != 1 || is_output(graph_, tensor)) return nullptr;
+  const GraphNode& reader = graph_.nodes()[readers_[tensor][0]];
+  return reader.op == "Quant" ? &reader : nullptr;
+}
 
 quant::UniformQuantizer LoweringContext::activation_quantizer(size_t tensor) const {
+  if (const GraphNode* quant = sole_quant_reader(tensor)) return *quant->quantizer;
   return quant::asymmetric_quantizer(statistics(tensor), options_.n_bits.op_inputs);
+}
+
+ir::NodeId LoweringContext::rounded(const EncodedTensor& acc, int shift) {
+  const auto [it, added] = round_nodes_.try_emplace({acc.node, shift}, 0);
+  if (added) it->second = builder_.add_round(graph_.tensor_name(acc.tensor) + ".round", acc.node, shift);
+  return it->second;
+}
+
+void LoweringContext::record_linear_op(ir::NodeId node, const EncodedTensor& in, int weight_bits) {
+  LinearOpFacts facts{builder_.nodes()[node].name, 0, 0, weight_bits};
+  const size_t channels = in.is_per_channel() ? in.channel_quantizers.size() : 1;
+  for (size_t c = 0; c < channels; ++c) {
+    const quant::UniformQuantizer& q = in.channel_quantizer(c);
+    facts.input_min = c == 0 ? q.qmin() - q.zero_point : std::min(facts.input_min, q.qmin() - q.zero_point);
+    facts.input_max = c == 0 ? q.qmax() - q.zero_point : std::max(facts.input_max, q.qmax() - q.zero_point);
+  }
+  linear_ops_.push_back(std::move(facts));
 }
 
 EncodedTensor LoweringContext::add_lookup(const std::string& name, const EncodedTensor& in,
@@ -134,12 +172,14 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
   const Shape shape = builder_.shape_of(in.node);
   ir::NodeId operand = in.node;
   int shift = 0;
-  if (in.is_accumulator() && options_.rounding_threshold_bits) {
+  if (in.is_accumulator() && in.rounding_shift) {
+    shift = *in.rounding_shift;  // trained with the network (rounding-aware QAT)
+  } else if (in.is_accumulator() && options_.rounding_threshold_bits) {
     // Keep the most significant bits of the accumulator's worst-case range (the reference's rounding).
     const ir::Range bound = hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
     shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
-    if (shift > 0) operand = builder_.add_round(name + ".round", in.node, shift);
   }
+  if (shift > 0) operand = rounded(in, shift);
   const auto ranges = ir::worst_case_element_ranges(builder_.nodes())[operand];
   const size_t per_channel = channel_size(shape);
   std::vector<ir::LookupTable> tables;
@@ -179,7 +219,7 @@ EncodedTensor LoweringContext::requantized(const std::string& name, const Encode
       name, value, [](double x) { return x; }, true, target);
 }
 
-CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, const GraphCompileOptions& options) {
+CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const GraphCompileOptions& options) {
   quant::validate(options.n_bits);
   if (options.rounding_threshold_bits) {
     FHENN_CHECK(*options.rounding_threshold_bits >= 1 && *options.rounding_threshold_bits <= 40,
@@ -188,7 +228,9 @@ CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, c
   check_feature_rows(calibration, graph.input_features(), "calibration");
   LoweringContext context(graph, calibrate(graph, calibration), options);
   std::vector<EncodedTensor> encoded(graph.tensor_count());
-  CompiledGraph compiled;
+  CompiledModel compiled;
+  compiled.source = "ptq";
+  compiled.rounding_threshold_bits = options.rounding_threshold_bits;
   for (size_t t = 0, offset = 0; t < graph.inputs().size(); offset += ir::shape_elements(graph.inputs()[t++].shape)) {
     encoded[t] = add_graph_input(context, calibration, t, offset, compiled.client);
   }
@@ -201,27 +243,23 @@ CompiledGraph compile_graph_ptq(const Graph& graph, const Matrix& calibration, c
   }
   for (const std::string& name : graph.outputs()) {
     const size_t t = graph.tensor_index(name);
-    context.builder().add_output(graph.outputs().size() == 1 ? "output" : "output." + name, encoded[t].node);
+    EncodedTensor& out = encoded[t];
+    int shift = 0;
+    if (out.is_accumulator() && out.rounding_shift.value_or(0) > 0) {
+      // A trained rounding with no lookup after it: the client scales the rounded accumulator back, (L5).
+      shift = *out.rounding_shift;
+      out.node = context.rounded(out, shift);
+    }
+    context.builder().add_output(graph.outputs().size() == 1 ? "output" : "output." + name, out.node);
     for (size_t i = 0; i < ir::shape_elements(graph.shape(t)); ++i) {
-      compiled.client.outputs.push_back(output_dequantization(encoded[t], graph.shape(t), i));
+      compiled.client.outputs.push_back(output_dequantization(out, graph.shape(t), i));
+      compiled.client.outputs.back().rounding_shift = shift;
     }
   }
   compiled.circuit = std::move(context.builder()).build();
-  compiled.report = measure_graph_bit_widths(compiled, calibration);
+  compiled.linear_ops = context.take_linear_ops();
+  compiled.report = measure_bit_widths(compiled, calibration);
   return compiled;
-}
-
-ir::BitWidthReport measure_graph_bit_widths(const CompiledGraph& compiled, const Matrix& features) {
-  return measure_client_bit_widths(compiled.circuit, compiled.client, features);
-}
-
-std::vector<double> run_compiled_graph_clear(const CompiledGraph& compiled, std::span<const double> features) {
-  const std::vector<int64_t> inputs = compiled.client.quantize(features);
-  std::vector<int64_t> values(compiled.circuit.node_values_size());
-  ir::evaluate_nodes(compiled.circuit, inputs, values);
-  std::vector<int64_t> outputs(compiled.circuit.output_width());
-  ir::gather_outputs(compiled.circuit, values, outputs);
-  return compiled.client.dequantize(outputs);
 }
 
 }  // namespace fhenn::compiler

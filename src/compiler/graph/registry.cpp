@@ -10,7 +10,7 @@ namespace {
 
 using OpFactory = const GraphOp& (*)();
 
-constexpr std::array<std::pair<std::string_view, OpFactory>, 10> kOps = {{
+constexpr std::array<std::pair<std::string_view, OpFactory>, 11> kOps = {{
     {"Gemm", ops::gemm},
     {"Conv", ops::conv},
     {"Add", ops::add},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<std::string_view, OpFactory>, 10> kOps = {{
     {"Flatten", ops::flatten},
     {"Reshape", ops::reshape},
     {"Concat", ops::concat},
+    {"Quant", ops::quant},
 }};
 
 }  // namespace

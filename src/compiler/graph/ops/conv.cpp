@@ -65,7 +65,8 @@ class Conv final : public GraphOp {
     const size_t out_per_group = op.out_channels / op.groups;
     FloatTensor y{shape, {}};
     y.values.reserve(ir::shape_elements(shape));
-    const double* w = node.weight.data();
+    const std::vector<double> weights = reference_weights(node);
+    const double* w = weights.data();
     for (size_t co = 0; co < shape[0]; ++co) {
       for (size_t oy = 0; oy < shape[1]; ++oy) {
         for (size_t ox = 0; ox < shape[2]; ++ox) {
@@ -106,7 +107,7 @@ class Conv final : public GraphOp {
       const size_t co = k / (per_group * window);
       return co / out_per_group * per_group + k / window % per_group;
     };
-    const QuantizedWeights w = quantize_linear_weights(node.weight, in, channel, context.options().n_bits.op_weights);
+    const QuantizedWeights w = linear_op_weights(node, in, channel, context);
     context.budget().charge(w.values.size());
     op.kernel = w.values;
     op.pad_values.clear();
@@ -116,7 +117,7 @@ class Conv final : public GraphOp {
     op.constants = zero_point_constants(w.values, op.out_channels, in, channel, node.name);
     const size_t channels = context.graph().shape(tensor)[0];
     const ir::NodeId acc = context.builder().add_conv2d(node.name + ".accumulator", in.node, std::move(op));
-    return accumulator(acc, in, w.quantizer.scale, node.bias.empty() ? std::vector<double>(channels, 0.0) : node.bias);
+    return linear_op_accumulator(node, acc, in, w, channels, context);
   }
 };
 

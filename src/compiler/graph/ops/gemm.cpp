@@ -23,10 +23,11 @@ class Gemm final : public GraphOp {
   FloatTensor evaluate(const GraphNode& node, std::span<const FloatTensor* const> operands,
                        const Shape& shape) const override {
     const auto& x = operands[0]->values;
+    const std::vector<double> weight = reference_weights(node);
     FloatTensor y{shape, std::vector<double>(shape[0])};
     for (size_t o = 0; o < shape[0]; ++o) {
       double sum = node.bias.empty() ? 0.0 : node.bias[o];
-      for (size_t j = 0; j < x.size(); ++j) sum += node.weight[o * x.size() + j] * x[j];
+      for (size_t j = 0; j < x.size(); ++j) sum += weight[o * x.size() + j] * x[j];
       y.values[o] = sum;
     }
     return y;
@@ -38,12 +39,12 @@ class Gemm final : public GraphOp {
     const size_t out = context.graph().shape(tensor)[0];
     const size_t features = context.builder().shape_of(in.node)[0];
     const WeightChannel feature = [features](size_t k) { return k % features; };
-    const QuantizedWeights w = quantize_linear_weights(node.weight, in, feature, context.options().n_bits.op_weights);
+    const QuantizedWeights w = linear_op_weights(node, in, feature, context);
     context.budget().charge(w.values.size());
     const ir::NodeId acc =
         context.builder().add_dot_product(node.name + ".accumulator", in.node, out, w.values,
                                           zero_point_constants(w.values, out, in, feature, node.name));
-    return accumulator(acc, in, w.quantizer.scale, node.bias.empty() ? std::vector<double>(out, 0.0) : node.bias);
+    return linear_op_accumulator(node, acc, in, w, out, context);
   }
 };
 

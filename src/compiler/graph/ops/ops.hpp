@@ -20,6 +20,7 @@ const GraphOp& max_pool();
 const GraphOp& flatten();
 const GraphOp& reshape();
 const GraphOp& concat();
+const GraphOp& quant();
 // The univariate activations (activation.cpp), one per name: Relu, LeakyRelu, Sigmoid, Tanh, Gelu, Silu,
 // HardSwish, Softplus, Identity; nullptr for another name.
 const GraphOp* activation(std::string_view name);
@@ -50,6 +51,22 @@ std::vector<int64_t> zero_point_constants(const std::vector<int64_t>& weights, s
 // The accumulator a linear op over a quantized or per-channel (folded) input produces:
 // x = v * input_scale * weight_scale + bias[c], input_scale the input's scale (1 when folded).
 EncodedTensor accumulator(ir::NodeId node, const EncodedTensor& input, double weight_scale, std::vector<double> bias);
+
+// The weights the float reference of linear op `node` uses: its weights, fake-quantized by its trained weight
+// quantizer when it has one (what the quantization-aware network computes; a trained rounding shift acts on
+// integers only and the float reference leaves it out).
+std::vector<double> reference_weights(const GraphNode& node);
+
+// The weights of linear op `node` (Gemm, Conv) over `in`: with its trained weight quantizer when it has one
+// (node.quantizer: symmetric, over an input with one quantizer), else quantize_linear_weights with the weight bits.
+QuantizedWeights linear_op_weights(const GraphNode& node, const EncodedTensor& in, const WeightChannel& channel_of,
+                                   const LoweringContext& context);
+
+// The accumulator node `id` of linear op `node` (Gemm, Conv) with weights `w` over `in`, `channels` output channels:
+// accumulator() with the node's bias (zeros when it has none) and its trained rounding shift, if any; the op's
+// facts are recorded for the precision check (LoweringContext::record_linear_op).
+EncodedTensor linear_op_accumulator(const GraphNode& node, ir::NodeId id, const EncodedTensor& in,
+                                    const QuantizedWeights& w, size_t channels, LoweringContext& context);
 
 // Throws fhenn::Error naming the node unless it has `count` operands.
 void expect_operands(const GraphNode& node, size_t given, size_t count);

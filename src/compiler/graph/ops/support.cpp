@@ -1,5 +1,7 @@
 // Helpers the graph ops share: weight quantization, zero-point constants, accumulators (see ops.hpp).
+#include "fhenn/common/assert.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/compiler/model_io.hpp"
 #include "ops.hpp"
 
 namespace fhenn::compiler::ops {
@@ -47,6 +49,43 @@ EncodedTensor accumulator(ir::NodeId node, const EncodedTensor& input, double we
   out.weight_scale = weight_scale;
   out.bias = std::move(bias);
   return out;
+}
+
+std::vector<double> reference_weights(const GraphNode& node) {
+  if (!node.quantizer) return node.weight;
+  std::vector<double> weights(node.weight.size());
+  for (size_t k = 0; k < weights.size(); ++k) {
+    weights[k] = node.quantizer->dequantize(node.quantizer->quantize(node.weight[k]));
+  }
+  return weights;
+}
+
+QuantizedWeights linear_op_weights(const GraphNode& node, const EncodedTensor& in, const WeightChannel& channel_of,
+                                   const LoweringContext& context) {
+  if (!node.quantizer) return quantize_linear_weights(node.weight, in, channel_of, context.options().n_bits.op_weights);
+  const quant::UniformQuantizer& q = *node.quantizer;
+  validate_quantizer(q, node.name + ".weight");
+  FHENN_CHECK(q.zero_point == 0, node.name, ".weight: the weight quantizer has zero point ", q.zero_point,
+              "; weights must be quantized symmetrically (zero point 0)");
+  FHENN_ASSERT(!in.is_per_channel());  // per-channel inputs are only given to ops that fold their scales
+  QuantizedWeights w{q, {}};
+  w.values.reserve(node.weight.size());
+  for (double v : node.weight) w.values.push_back(q.quantize(v));
+  return w;
+}
+
+EncodedTensor linear_op_accumulator(const GraphNode& node, ir::NodeId id, const EncodedTensor& in,
+                                    const QuantizedWeights& w, size_t channels, LoweringContext& context) {
+  EncodedTensor acc =
+      accumulator(id, in, w.quantizer.scale, node.bias.empty() ? std::vector<double>(channels, 0.0) : node.bias);
+  if (node.ints.count("rounding_shift")) {
+    const int64_t shift = node.int_or("rounding_shift", 0);
+    FHENN_CHECK(shift >= 0 && shift <= 40, "node '", node.name, "' (", node.op, "): rounding_shift is ", shift,
+                "; it must be 0..40");
+    acc.rounding_shift = static_cast<int>(shift);
+  }
+  context.record_linear_op(id, in, w.quantizer.bits);
+  return acc;
 }
 
 void expect_operands(const GraphNode& node, size_t given, size_t count) {

@@ -20,18 +20,22 @@ struct PrecisionLimits {
 };
 
 struct PrecisionProblem {
-  std::string layer;  // e.g. "fc2"
+  std::string layer;  // e.g. "fc2" (a linear layer), or the lookup or output node that reads the value
   std::string node;   // e.g. "fc2.accumulator"
   int bits = 0;
   int limit = 0;
   std::string message;  // names the layer, the width, the limit and a computed fix
 };
 
-// Every table lookup's input must fit in limits.lookup_input_bits, every output in limits.output_bits. For an
-// accumulator that does not, the fixes are computed from the layer's weight integers and input range and listed
-// cheapest first (rank_fixes): (before a lookup) rounding_threshold_bits, the largest weight bits that fit with
-// the current non-zeros, and the largest K such that K non-zero weights per neuron keep the worst-case
-// accumulator within the limit; for a rounding node, a lower rounding_threshold_bits.
+// Every table lookup must read at most limits.lookup_input_bits (its operand's widest span over the elements that
+// share a table: what the bootstrap reads, docs/encrypted.md (E3)) and every output integer fit in
+// limits.output_bits, measured as limits.measure. Each problem names the node, the width, the limit and the fixes
+// its kind allows, cheapest first (rank_fixes). For a linear layer's accumulator (Gemm, Conv), the fixes are
+// computed from its weight integers and input range (CompiledModel::linear_ops): (before a lookup)
+// rounding_threshold_bits, the largest weight bits that fit with the current non-zeros, and the largest K such
+// that K non-zero weights per neuron (output channel) keep the worst-case accumulator within the limit; for a
+// rounding node, a lower rounding_threshold_bits; for other nodes, rounding, fewer activation bits (max pooling's
+// exact comparisons) or fewer model-input bits.
 std::vector<PrecisionProblem> find_precision_problems(const CompiledModel& compiled, const PrecisionLimits& limits);
 
 // Throws fhenn::Error with every problem's message, one per line, when there is any.

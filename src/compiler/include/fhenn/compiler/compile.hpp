@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "fhenn/common/matrix.hpp"
+#include "fhenn/compiler/dequantization.hpp"
 #include "fhenn/compiler/model.hpp"
-#include "fhenn/compiler/quantized_model.hpp"
 #include "fhenn/ir/bit_widths.hpp"
 #include "fhenn/ir/circuit.hpp"
 #include "fhenn/quant/ptq.hpp"
@@ -29,7 +29,7 @@ struct PtqOptions {
 
 // What the client needs: quantize inputs, dequantize outputs.
 struct ClientQuantization {
-  std::vector<quant::UniformQuantizer> inputs;  // one per input feature (PTQ and QAT: all equal)
+  std::vector<quant::UniformQuantizer> inputs;  // one per input feature
   std::vector<OutputDequantization> outputs;    // one per output integer
 
   std::vector<int64_t> quantize(std::span<const double> features) const;
@@ -41,27 +41,38 @@ struct ClientQuantization {
   bool operator==(const ClientQuantization&) const = default;
 };
 
+// What the precision check's fixes need of a linear op (Gemm, Conv) and the circuit does not hold: the range of
+// its input integers with their zero points removed (over every input channel), and its weight bits.
+struct LinearOpFacts {
+  std::string node;  // its accumulator node, e.g. "fc1.accumulator"
+  int64_t input_min = 0;
+  int64_t input_max = 0;
+  int weight_bits = 0;
+  bool operator==(const LinearOpFacts&) const = default;
+};
+
 struct CompiledModel {
   ir::Circuit circuit;
   ClientQuantization client;
-  QuantizedMlp quantized;     // the integer model the circuit was lowered from (fake quantization uses it)
   ir::BitWidthReport report;  // per node, seen on the calibration / input set, and worst case
   std::string source;         // "ptq" or "qat"
   std::optional<int> rounding_threshold_bits;
+  std::vector<LinearOpFacts> linear_ops;  // in circuit order
 };
 
-// Post-training quantization (Concrete ML documentation): calibrates on `calibration` (one row per sample), quantizes
-// the weights symmetrically and the activations asymmetrically, lowers to the circuit, measures bit widths on the
-// calibration set. Throws fhenn::Error for a bad model, options or calibration set.
+// Post-training quantization (Concrete ML documentation) of a fully connected network, as the model graph of
+// mlp_graph.hpp: calibrates on `calibration` (one row per sample), quantizes the weights symmetrically and the
+// activations and the input (one range for all features) asymmetrically, lowers to the circuit, measures bit
+// widths on the calibration set. Throws fhenn::Error for a bad model, options or calibration set.
 CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, const PtqOptions& options);
 
-// QAT import: the trained quantizers as they are, nothing re-calibrated; `inputs_for_ranges` only
-// measures the seen bit widths. Throws fhenn::Error naming a tensor without its quantizer.
+// QAT import: the trained quantizers and rounding shifts as they are, nothing re-calibrated (the model graph of
+// qat_mlp_graph); `inputs_for_ranges` only measures the seen bit widths. Throws fhenn::Error naming a tensor without
+// its quantizer.
 CompiledModel compile_qat(const QatMlp& model, const Matrix& inputs_for_ranges);
 
-// The quantized model evaluated outside the circuit ("3-bit accuracy"): client quantization, then every layer
-// as (L1)-(L5), then the client's dequantization. Equal, bit for bit, to
-// client.dequantize(run_clear(circuit, client.quantize(features))).
+// The quantized model's scores for one sample ("3-bit accuracy"): the client's quantization, the clear circuit
+// and the client's dequantization.
 std::vector<double> fake_quantized_scores(const CompiledModel& compiled, std::span<const double> features);
 
 // argmax, the first maximum wins.
@@ -69,23 +80,16 @@ int predicted_class(std::span<const double> scores);
 
 // Bit widths of `compiled.circuit` seen on `features` (quantized by the client), with the worst case.
 ir::BitWidthReport measure_bit_widths(const CompiledModel& compiled, const Matrix& features);
-// The same for any circuit and the client quantization of its inputs.
-ir::BitWidthReport measure_client_bit_widths(const ir::Circuit& circuit, const ClientQuantization& client,
-                                             const Matrix& features);
 
 // Throws fhenn::Error naming `role` ("calibration", "input") unless `features` has at least one row, `width`
 // columns and only finite values.
 void check_feature_rows(const Matrix& features, size_t width, const char* role);
 
-// Sealed artifact "fhenn-compiled-model" (format version 1). load_compiled throws fhenn::Error for a missing,
-// truncated, corrupted or inconsistent file.
+// Sealed artifact "fhenn-compiled-model". load_compiled throws fhenn::Error for a missing, truncated, corrupted or
+// inconsistent file.
 void save_compiled(const CompiledModel& compiled, const std::filesystem::path& path);
 CompiledModel load_compiled(const std::filesystem::path& path);
 std::vector<uint8_t> serialize_compiled(const CompiledModel& compiled);
 CompiledModel deserialize_compiled(std::span<const uint8_t> bytes, const std::string& what);
-
-// Lowers an integer model to the circuit (nodes "input", then per layer "<name>.accumulator",
-// "<name>.round" when rounding_shift > 0, "<name>.lookup" when it has an output quantizer, and "output").
-ir::Circuit lower_to_circuit(const QuantizedMlp& model);
 
 }  // namespace fhenn::compiler

@@ -3,11 +3,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "fhenn/ir/circuit.hpp"
+#include "fhenn/quant/uniform_quantizer.hpp"
 
 namespace fhenn::compiler {
 
@@ -25,9 +27,13 @@ struct FloatTensor {
 //   weight      Gemm: out x in (row-major), Conv: out x in/groups x kh x kw; BatchNormalization: unused
 //   bias        one per output feature or channel, or empty
 //   ints        integer attributes by ONNX name: kernel_shape, strides, pads (top, left, bottom, right),
-//               dilations, group, axis, count_include_pad
+//               dilations, group, axis, count_include_pad; and rounding_shift (Gemm, Conv: a trained rounding of
+//               the accumulator before the lookup that reads it, quant::round_msbs, instead of one computed from
+//               rounding_threshold_bits)
 //   floats      float attributes: alpha (LeakyRelu), epsilon (BatchNormalization)
 //   tensors     extra float tensors: BatchNormalization's scale, B, mean, var
+//   quantizer   Quant: its quantizer; Gemm, Conv: the trained (symmetric) weight quantizer, used instead of one
+//               calibrated on the weights (quantization-aware training)
 struct GraphNode {
   std::string name;
   std::string op;
@@ -37,6 +43,7 @@ struct GraphNode {
   std::map<std::string, std::vector<int64_t>> ints;
   std::map<std::string, double> floats;
   std::map<std::string, std::vector<double>> tensors;
+  std::optional<quant::UniformQuantizer> quantizer;
 
   // The integer attribute `key`, or `fallback` when absent.
   std::vector<int64_t> ints_or(const std::string& key, std::vector<int64_t> fallback) const;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <optional>
 #include <span>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "fhenn/common/checked.hpp"
+#include "fhenn/compiler/compile.hpp"
 #include "fhenn/compiler/graph.hpp"
 #include "fhenn/ir/circuit.hpp"
 #include "fhenn/quant/ptq.hpp"
@@ -30,6 +32,8 @@ struct EncodedTensor {
   double input_scale = 1.0;
   double weight_scale = 1.0;
   std::vector<double> bias;  // accumulators: one per channel
+  // Accumulators: a trained rounding shift (GraphNode attribute rounding_shift) for the lookup that reads it.
+  std::optional<int> rounding_shift;
 
   // One quantizer for every element (what most ops read).
   bool is_quantized() const { return quantizer.has_value(); }
@@ -64,10 +68,14 @@ class LoweringContext {
   const quant::TensorStatistics& statistics(size_t tensor) const { return statistics_.at(tensor); }
   SizeBudget& budget() { return budget_; }
 
-  // The asymmetric quantizer of tensor `tensor` calibrated with the op-input bits (a lookup's output).
+  // The quantizer of a lookup's output tensor `tensor`: the given one of the Quant node that is its only reader
+  // (quantization-aware models), else the asymmetric quantizer calibrated with the op-input bits.
   quant::UniformQuantizer activation_quantizer(size_t tensor) const;
-  // A lookup per channel computing out.quantize(f(x)) from `in` (rounded first when rounding_threshold_bits is
-  // set and `in` is an accumulator). `monotone`: f is non-decreasing (its tables may then be trimmed).
+  // The Quant node that alone reads tensor `tensor` (not a graph output), or nullptr.
+  const GraphNode* sole_quant_reader(size_t tensor) const;
+  // A lookup per channel computing out.quantize(f(x)) from `in`. An accumulator is rounded first: by its trained
+  // shift, or to rounding_threshold_bits of its worst-case range; the round node "<tensor>.round" is shared by
+  // the lookups that read it. `monotone`: f is non-decreasing (its tables may then be trimmed).
   EncodedTensor add_lookup(const std::string& name, const EncodedTensor& in, const std::function<double(double)>& f,
                            bool monotone, const quant::UniformQuantizer& out);
   // `value` as a quantized tensor: itself when it is, else a lookup requantizing it with tensor `tensor`'s
@@ -78,6 +86,11 @@ class LoweringContext {
   EncodedTensor linear_input(const std::string& name, const EncodedTensor& value, size_t tensor);
   // `value` requantized to `target` (itself when it already has that quantizer).
   EncodedTensor requantized(const std::string& name, const EncodedTensor& value, const quant::UniformQuantizer& target);
+  // Records linear op accumulator `node` reading `in` with `weight_bits`-bit weights (for the precision check).
+  void record_linear_op(ir::NodeId node, const EncodedTensor& in, int weight_bits);
+  std::vector<LinearOpFacts> take_linear_ops() { return std::move(linear_ops_); }
+  // Accumulator `acc` rounded by `shift` (quant::round_msbs): the node "<tensor>.round", added once.
+  ir::NodeId rounded(const EncodedTensor& acc, int shift);
 
  private:
   const Graph& graph_;
@@ -85,6 +98,9 @@ class LoweringContext {
   GraphCompileOptions options_;
   ir::CircuitBuilder builder_;
   SizeBudget budget_;
+  std::vector<std::vector<size_t>> readers_;  // per tensor, the nodes that read it
+  std::map<std::pair<ir::NodeId, int>, ir::NodeId> round_nodes_;
+  std::vector<LinearOpFacts> linear_ops_;
 };
 
 class GraphOp {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "fhenn/common/bytes.hpp"
+#include "fhenn/compiler/dequantization.hpp"
 #include "fhenn/compiler/model.hpp"
-#include "fhenn/compiler/quantized_model.hpp"
 
 namespace fhenn::compiler {
 

@@ -1,24 +1,19 @@
-// The integers a QAT network computes, layer by layer, exactly as its compiled circuit does: for `nn` to check
-// its trained forward pass against the circuit, and for tests.
+// The integers a QAT network computes, layer by layer, written out directly: the reference twin of its compiled
+// circuit (compile_qat, through the model graph), for tests.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
+#include "fhenn/compiler/dequantization.hpp"
 #include "fhenn/compiler/model.hpp"
-#include "fhenn/compiler/quantized_model.hpp"
 #include "fhenn/quant/uniform_quantizer.hpp"
 
 namespace fhenn::compiler {
 
-// The integer model of a QAT network (what compile_qat lowers): weights become weight_quantizer.quantize(w)
-// (round half to even of w / scale, clamped: Brevitas's integers), each layer's input quantizer is the
-// previous quantizer. Throws fhenn::Error naming a tensor without its quantizer, e.g.
-// "fc2.weight has no weight quantizer: use QuantLinear".
-QuantizedMlp quantize_qat_model(const QatMlp& model);
-
-// The weight integers of one layer (out x in, row-major).
+// The weight integers of one layer (out x in, row-major): weight_quantizer.quantize(w), round half to even of
+// w / scale, clamped (Brevitas's integers). Throws fhenn::Error naming "<layer>.weight" without its quantizer.
 std::vector<int64_t> qat_weight_integers(const QatLayer& layer);
 
 // One layer on integers, (L1)-(L5) of docs/circuit.md: for a hidden layer the output quantizer's integers
