@@ -11,7 +11,7 @@ namespace fhenn::fuzz {
 
 inline constexpr SealedKind kModelKinds[] = {{compiler::kFloatMlpArtifactKind, compiler::kModelFormatVersion},
                                              {compiler::kQatMlpArtifactKind, compiler::kModelFormatVersion}};
-inline constexpr SealedKind kCompiledKinds[] = {{"fhenn-compiled-model", 3}};
+inline constexpr SealedKind kCompiledKinds[] = {{"fhenn-compiled-model", 4}};
 inline constexpr SealedKind kCircuitKinds[] = {{ir::kCircuitArtifactKind, ir::kCircuitFormatVersion}};
 inline constexpr SealedKind kClientPartKinds[] = {{"fhenn-client-part", deploy::kClientPartFormatVersion}};
 inline constexpr SealedKind kServerPartKinds[] = {{"fhenn-server-part", deploy::kServerPartFormatVersion}};

@@ -47,7 +47,7 @@ CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, cons
   GraphCompileOptions graph_options;
   graph_options.n_bits = options.n_bits;
   graph_options.rounding_threshold_bits = options.rounding_threshold_bits;
-  graph_options.input_quantization = InputQuantization::per_tensor;
+  graph_options.input_quantization = options.input_quantization;
   return compile_graph(Graph::build(mlp_graph(model)), calibration, graph_options);
 }
 

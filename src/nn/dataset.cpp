@@ -1,4 +1,5 @@
-// The checkerboard data set of the reference (Concrete ML documentation) and a checked CSV loader for a user's data.
+// The checkerboard data set of the reference (Concrete ML documentation), a checked CSV loader for a user's data,
+// and the packaged data sets (Iris and digits from python3-sklearn, Fashion-MNIST).
 #include "fhenn/nn/dataset.hpp"
 
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "fhenn/common/csv.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/common/gzip.hpp"
 #include "fhenn/common/idx.hpp"
 #include "fhenn/nn/random.hpp"
 
@@ -66,6 +68,22 @@ int64_t parse_label(const CsvTable& table, const CsvLine& row, size_t column) {
   return static_cast<int64_t>(*value);
 }
 
+// A CSV file, gunzipped first when its name ends in ".gz" (within the CSV reader's limits either way).
+CsvTable read_data_table(const std::filesystem::path& path) {
+  if (path.extension() != ".gz") return read_csv_table(path);
+  const std::vector<uint8_t> bytes = read_maybe_gzip_file(path, kMaxCsvBytes);
+  return parse_csv_text(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()), path);
+}
+
+// Throws fhenn::Error unless `data`, read from `path`, has the shape its package ships.
+void expect_shape(const Dataset& data, const std::filesystem::path& path, size_t rows, int features, int classes) {
+  FHENN_CHECK(data.train.size() + data.test.size() == rows && data.num_features == features &&
+                  data.num_classes == classes,
+              path.string(), " holds ", data.train.size() + data.test.size(), " samples of ", data.num_features,
+              " features and ", data.num_classes, " classes, not the ", rows, " x ", features, " of ", classes,
+              " classes it ships with: reinstall python3-sklearn");
+}
+
 }  // namespace
 
 Dataset make_checkerboard(uint64_t seed) {
@@ -101,7 +119,7 @@ double checkerboard_rule_accuracy(const LabelledSet& set) {
 Dataset load_csv(const std::filesystem::path& path, const std::string& label_column, double test_fraction,
                  uint64_t seed) {
   FHENN_CHECK(test_fraction > 0.0 && test_fraction < 1.0, "the test fraction must be in (0, 1), got ", test_fraction);
-  const CsvTable table = read_csv_table(path);
+  const CsvTable table = read_data_table(path);
   const size_t width = table.width();
   FHENN_CHECK(width >= 2, path.string(), ": each row needs at least one feature and a label; found ", width, " column");
   const size_t label_index = label_column.empty() ? width - 1 : table.find_column(label_column);
@@ -161,6 +179,27 @@ LabelledSet fashion_mnist_split(const std::filesystem::path& dir, const std::str
 }
 
 }  // namespace
+
+Dataset load_iris(double test_fraction, uint64_t seed, const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "iris.csv";
+  Dataset data = load_csv(path, "", test_fraction, seed);
+  expect_shape(data, path, 150, 4, 3);
+  return data;
+}
+
+Dataset load_digits(double test_fraction, uint64_t seed, const std::filesystem::path& dir) {
+  const std::filesystem::path path = dir / "digits.csv.gz";
+  Dataset data = load_csv(path, "", test_fraction, seed);
+  expect_shape(data, path, 1797, 64, 10);
+  for (LabelledSet* set : {&data.train, &data.test}) {
+    for (double& v : set->features.values) {
+      FHENN_CHECK(v >= 0.0 && v <= 16.0 && v == std::floor(v), path.string(), ": a pixel is ", v,
+                  "; the digits' pixels are integers 0..16");
+      v /= 16.0;
+    }
+  }
+  return data;
+}
 
 Dataset load_fashion_mnist(const std::filesystem::path& dir, size_t max_train, size_t max_test) {
   Dataset data;

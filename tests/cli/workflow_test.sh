@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# End to end: a user CSV with another network shape and other bit widths, and a pruned checkerboard network,
-# through fhenn train, compile, evaluate and plot. Usage: workflow_test.sh PATH/TO/fhenn
+# End to end: a user CSV with another network shape and other bit widths, a pruned checkerboard network, and the
+# packaged data sets, through fhenn train, compile, evaluate (in the clear and encrypted) and plot. Usage: workflow_test.sh PATH/TO/fhenn
 set -euo pipefail
 fhenn="$1"
 work="$(mktemp -d)"
@@ -70,6 +70,23 @@ awk -v a="$(json_number fashion_eval.json fp32_accuracy)" 'BEGIN { exit !(a > 0.
   || fail "fashion-mnist: the model did not learn (10 classes: chance is 0.1)"
 [ "$(json_number fashion_eval.json quantized_accuracy)" = "$(json_number fashion_eval.json circuit_accuracy)" ] \
   || fail "fashion-mnist: circuit != quantized"
+
+# Iris and the digits from python3-sklearn's files; Iris predicted encrypted (exact lookups: encrypted = clear).
+iris=(--data iris --data-seed 1)
+"$fhenn" train "${iris[@]}" --hidden 8 --epochs 20 --lr 0.003 --batch-size 4 --seed 2 --out iris.fhm \
+  --json iris.json > /dev/null
+[ "$(json_number iris.json input_size)" = 4 ] || fail "iris: input size"
+[ "$(json_number iris.json classes)" = 3 ] || fail "iris: classes"
+"$fhenn" evaluate --model iris.fhm "${iris[@]}" --n-bits 2 --bits-inputs 3 --encrypted 3 --threads 2 \
+  --json iris_eval.json > /dev/null
+[ "$(json_number iris_eval.json encrypted_samples)" = 3 ] || fail "iris: encrypted samples"
+awk -v a="$(json_number iris_eval.json agreement_encrypted_vs_clear)" 'BEGIN { exit !(a == 1) }' \
+  || fail "iris: encrypted != clear"
+grep -q '"parameter_set": "' iris_eval.json || fail "iris: no parameter set"
+"$fhenn" train --data digits --hidden 16 --epochs 2 --batch-size 16 --lr 0.003 --out digits.fhm \
+  --json digits.json > /dev/null
+[ "$(json_number digits.json input_size)" = 64 ] || fail "digits: input size"
+[ "$(json_number digits.json classes)" = 10 ] || fail "digits: classes"
 
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt

@@ -8,14 +8,18 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <set>
 #include <string>
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/nn/random.hpp"
+#include "test_support.hpp"
 
 namespace fhenn::nn {
 namespace {
+
+using fhenn::testing::expect_error_containing;
 
 int64_t label_before_noise(double x, double y) {
   return (static_cast<int64_t>(std::nearbyint(3 * x)) % 2) ^ (static_cast<int64_t>(std::nearbyint(3 * y)) % 2);
@@ -234,6 +238,75 @@ TEST(FashionMnist, ReadsDebiansPackageAsPixelsInTheUnitInterval) {
   // The whole test split: 10,000 images.
   EXPECT_EQ(load_fashion_mnist(kFashionMnistDir, 1, 0).test.size(), 10000u);
   EXPECT_THROW(load_fashion_mnist("/nonexistent/fashion-mnist"), Error);
+}
+
+// Column sums over both splits, and how many samples carry each label.
+std::vector<double> column_sums(const Dataset& data) {
+  std::vector<double> sums(static_cast<size_t>(data.num_features), 0.0);
+  for (const LabelledSet* set : {&data.train, &data.test}) {
+    for (size_t r = 0; r < set->size(); ++r) {
+      for (size_t c = 0; c < sums.size(); ++c) sums[c] += set->features.at(r, c);
+    }
+  }
+  return sums;
+}
+
+std::vector<int> class_counts(const Dataset& data) {
+  std::vector<int> counts(static_cast<size_t>(data.num_classes), 0);
+  for (const LabelledSet* set : {&data.train, &data.test}) {
+    for (int64_t label : set->labels) ++counts.at(static_cast<size_t>(label));
+  }
+  return counts;
+}
+
+TEST(SklearnData, IrisIsTheShippedTableSplitBySeed) {
+  const Dataset data = load_iris(0.2, 3);
+  EXPECT_EQ(data.num_features, 4);
+  EXPECT_EQ(data.num_classes, 3);
+  EXPECT_EQ(data.test.size(), 30u);
+  EXPECT_EQ(data.train.size(), 120u);
+  const std::vector<double> sums = column_sums(data);  // known sums of scikit-learn's iris.csv (cm)
+  const double expected[] = {876.5, 458.6, 563.7, 179.9};
+  for (size_t c = 0; c < 4; ++c) EXPECT_NEAR(sums[c], expected[c], 1e-9) << c;
+  EXPECT_EQ(class_counts(data), (std::vector<int>{50, 50, 50}));
+  EXPECT_EQ(load_iris(0.2, 3).test.features.values, data.test.features.values);  // seeded
+  EXPECT_NE(load_iris(0.2, 4).test.features.values, data.test.features.values);
+  expect_error_containing([] { load_iris(0.2, 3, "/nonexistent/sklearn"); }, "/nonexistent/sklearn/iris.csv");
+}
+
+TEST(SklearnData, DigitsArePixelsInTheUnitIntervalWithKnownSums) {
+  const Dataset data = load_digits(0.2, 3);
+  EXPECT_EQ(data.num_features, 64);
+  EXPECT_EQ(data.num_classes, 10);
+  EXPECT_EQ(data.train.size() + data.test.size(), 1797u);
+  double total = 0.0;
+  for (double s : column_sums(data)) total += s;
+  EXPECT_NEAR(total * 16.0, 561718.0, 1e-6);  // the pixel sum of digits.csv.gz
+  EXPECT_EQ(class_counts(data), (std::vector<int>{178, 182, 177, 183, 181, 182, 181, 179, 174, 180}));
+  // The file's first image (a 0 whose pixels sum to 294) is in one of the splits, scaled by 1/16.
+  bool found = false;
+  for (const LabelledSet* set : {&data.train, &data.test}) {
+    for (size_t r = 0; r < set->size(); ++r) {
+      const auto row = set->features.row(r);
+      const double sum = std::accumulate(row.begin(), row.end(), 0.0) * 16.0;
+      found = found || (set->labels[r] == 0 && std::abs(sum - 294.0) < 1e-9 && row[2] * 16.0 == 5.0 &&
+                        row[3] * 16.0 == 13.0);
+    }
+  }
+  EXPECT_TRUE(found);
+}
+
+TEST_F(CsvTest, ReadsGzippedFilesAndRefusesCorruptedOnes) {
+  const std::string text = "x,y,label\n1,2,0\n3,4,1\n5,6,1\n";
+  const auto plain = write("plain.csv", text);
+  const Dataset from_plain = load_csv(plain, "label", 0.34, 1);
+  const auto gz = plain.parent_path() / "data.csv.gz";
+  ASSERT_EQ(std::system(("gzip -c " + plain.string() + " > " + gz.string()).c_str()), 0);
+  const Dataset from_gz = load_csv(gz, "label", 0.34, 1);
+  EXPECT_EQ(from_gz.train.features.values, from_plain.train.features.values);
+  EXPECT_EQ(from_gz.test.labels, from_plain.test.labels);
+  const auto bad = write("bad.csv.gz", text);  // not gzip
+  expect_error_containing([&] { load_csv(bad, "label", 0.34, 1); }, "bad.csv.gz");
 }
 
 }  // namespace

@@ -4,14 +4,12 @@
 
 #include "command.hpp"
 #include "demo_pipeline.hpp"
+#include "encrypted_evaluation.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/parallel.hpp"
 #include "fhenn/common/progress.hpp"
-#include "fhenn/deploy/client.hpp"
-#include "fhenn/deploy/server.hpp"
 #include "fhenn/ir/bit_widths.hpp"
 #include "fhenn/nn/mlp.hpp"
-#include "fhenn/runtime/simulated.hpp"
 #include "output.hpp"
 #include "plan_options.hpp"
 
@@ -27,31 +25,6 @@ struct DemoArgs {
   std::string json;
   PlanFlags plan;
 };
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels) {
-  size_t correct = 0;
-  for (size_t i = 0; i < classes.size(); ++i) correct += classes[i] == labels[i];
-  return classes.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(classes.size());
-}
-
-double agreement(const std::vector<int>& a, const std::vector<int>& b, size_t n) {
-  size_t same = 0;
-  for (size_t i = 0; i < n; ++i) same += a[i] == b[i];
-  return n == 0 ? 0.0 : static_cast<double>(same) / static_cast<double>(n);
-}
-
-// The first `n` rows of a labelled set.
-nn::LabelledSet head(const nn::LabelledSet& set, size_t n) {
-  nn::LabelledSet out;
-  out.features = Matrix(n, set.features.cols);
-  std::copy_n(set.features.values.begin(), n * set.features.cols, out.features.values.begin());
-  out.labels.assign(set.labels.begin(), set.labels.begin() + static_cast<std::ptrdiff_t>(n));
-  return out;
-}
 
 double float_baseline_accuracy(const nn::Dataset& data, uint64_t seed, int epochs) {
   nn::MlpTrainOptions options;
@@ -101,47 +74,29 @@ void run_demo(const DemoArgs& a) {
   std::cout << "[4/6] engine plan: " << runtime::describe_plan(model.compiled.circuit, plan);
 
   std::cout << "[5/6] key generation (client)\n";
-  const deploy::Client client(model.deployment.client);
   auto rng = tfhe::Csprng::from_os();
-  auto start = std::chrono::steady_clock::now();
-  auto [secret, evaluation] = client.generate_keys(rng, threads, true);
-  const double keygen_seconds = seconds_since(start);
-  const auto evaluation_bytes = deploy::serialize_evaluation_keys(evaluation);
+  const ClientKeys keys = generate_client_keys(model.deployment, rng, threads);
+  const double keygen_seconds = keys.seconds;
+  const auto& evaluation_bytes = keys.evaluation_bytes;
   std::cout << "      " << ProgressBar::format_duration(keygen_seconds) << ", evaluation keys "
             << evaluation_bytes.size() / 1e6 << " MB (seed-compressed), sent to the server\n";
 
   std::cout << "[6/6] encrypted inference on " << samples << " test points (server, " << threads << " threads)\n";
   const nn::LabelledSet encrypted_set = head(data.test, samples);
-  const auto inputs = client.encrypt(encrypted_set.features, secret, rng);
-  const auto input_bytes = deploy::serialize_batch(inputs, plan.params);
-  // The server sees only what crosses the wire: the server part, the evaluation keys, the ciphertexts.
-  const deploy::Server server(model.deployment.server);
-  const auto server_keys = deploy::deserialize_evaluation_keys(evaluation_bytes, model.deployment.server, "evaluation keys", threads);
-  const auto server_inputs =
-      deploy::deserialize_batch(input_bytes, deploy::EncryptedBatch::Kind::inputs, plan.params, "inputs");
-  start = std::chrono::steady_clock::now();
-  const auto results = server.run(server_inputs, server_keys, threads, true);
-  const double run_seconds = seconds_since(start);
-  const auto encrypted = client.decrypt(results, secret);
+  const EncryptedRun encrypted = run_encrypted(model.deployment, keys, encrypted_set, rng, threads);
 
   // The same test points in the clear, simulated, and through the trained network itself.
-  const auto& compiled = model.compiled;
-  runtime::IntMatrix quantized(data.test.size(), compiled.client.inputs.size());
-  quantized.values = compiled.client.quantize_rows(data.test.features);
-  const auto clear = client.predictions_from_outputs(
-      runtime::ClearExecutor(threads).run_batch(compiled.circuit, quantized).values, data.test.size());
-  runtime::SimulatedExecutor simulator(compiled.circuit, plan, a.seed, threads);
-  const auto simulated =
-      client.predictions_from_outputs(simulator.run_batch(compiled.circuit, quantized).values, data.test.size());
+  const auto [clear, simulated] =
+      clear_and_simulated_classes(model.compiled, model.deployment, data.test, a.seed, threads);
   const auto trained = model.trained.net.predict(data.test.features, &data.test.labels);
 
-  const double circuit_accuracy = accuracy_of(clear.classes, data.test.labels);
-  const double simulated_accuracy = accuracy_of(simulated.classes, data.test.labels);
+  const double circuit_accuracy = accuracy_of(clear, data.test.labels);
+  const double simulated_accuracy = accuracy_of(simulated, data.test.labels);
   const double encrypted_accuracy = accuracy_of(encrypted.classes, encrypted_set.labels);
-  const double encrypted_vs_clear = agreement(encrypted.classes, clear.classes, samples);
+  const double encrypted_vs_clear = agreement(encrypted.classes, clear, samples);
   std::vector<int> trained_classes(trained.classes.begin(), trained.classes.end());
-  const double seconds_per_sample = run_seconds / static_cast<double>(samples);
-  const size_t ciphertext_bytes = input_bytes.size() / samples;
+  const double seconds_per_sample = encrypted.seconds_per_sample;
+  const size_t ciphertext_bytes = encrypted.ciphertext_bytes_per_sample;
 
   const auto row = [&](const std::string& what, size_t n, double acc, std::optional<double> agree) {
     return std::vector<std::string>{what, std::to_string(n), percent(acc), agree ? percent(*agree) : "-"};
@@ -150,10 +105,10 @@ void run_demo(const DemoArgs& a) {
             << markdown_table({"predictions", "test points", "accuracy", "same class as the clear circuit"},
                               {row("float model (fp32)", data.test.size(), fp32_accuracy, std::nullopt),
                                row("trained QAT network", data.test.size(), trained.accuracy,
-                                   agreement(trained_classes, clear.classes, data.test.size())),
+                                   agreement(trained_classes, clear, data.test.size())),
                                row("circuit in the clear", data.test.size(), circuit_accuracy, 1.0),
                                row("simulated (noise model)", data.test.size(), simulated_accuracy,
-                                   agreement(simulated.classes, clear.classes, data.test.size())),
+                                   agreement(simulated, clear, data.test.size())),
                                row("encrypted (TFHE)", samples, encrypted_accuracy, encrypted_vs_clear)})
             << "\nencrypted: " << ProgressBar::format_duration(seconds_per_sample) << " per sample on " << threads
             << " threads (" << plan.bootstraps_per_sample << " bootstraps each, parameter set " << plan.params.name

@@ -30,8 +30,10 @@ void check_labels_below(const nn::Dataset& data, int classes, const std::string&
 void DataOptions::add_to(CLI::App& command) {
   command
       .add_option("--data", source,
-                  "'checkerboard' (the reference's data set), 'fashion-mnist' (Debian's dataset-fashion-mnist: "
-                  "28 x 28 images, 784 features in [0, 1]) or a CSV file")
+                  "'checkerboard' (the reference's data set), 'iris' (150 flowers, 4 features, 3 classes), "
+                  "'digits' (1,797 8 x 8 images, 64 features in [0, 1]; both from Debian's python3-sklearn), "
+                  "'fashion-mnist' (Debian's dataset-fashion-mnist: 28 x 28 images, 784 features in [0, 1]) or a CSV "
+                  "file (gzipped if it ends in .gz)")
       ->capture_default_str();
   command.add_option("--train-limit", train_limit, "fashion-mnist: use the first N training images (0: all 60,000)")
       ->capture_default_str();
@@ -39,19 +41,22 @@ void DataOptions::add_to(CLI::App& command) {
       ->capture_default_str();
   command.add_option("--label-column", label_column,
                      "CSV: the name of the integer label column in the header (default: the last column)");
-  command.add_option("--test-fraction", test_fraction, "CSV: the fraction of rows held out for testing")
+  command.add_option("--test-fraction", test_fraction, "CSV, iris, digits: the fraction of rows held out for testing")
       ->capture_default_str();
   command
       .add_option("--data-seed", seed,
-                  "Seed of the data: checkerboard noise and split, CSV split (use the same in every command)")
+                  "Seed of the data: checkerboard noise and split, CSV, iris and digits split (use the same in every "
+                  "command)")
       ->capture_default_str();
 }
 
 nn::Dataset DataOptions::load() const {
   if (source == "checkerboard") return nn::make_checkerboard(seed);
   if (source == "fashion-mnist") return nn::load_fashion_mnist(nn::kFashionMnistDir, train_limit, test_limit);
+  if (source == "iris") return nn::load_iris(test_fraction, seed);
+  if (source == "digits") return nn::load_digits(test_fraction, seed);
   FHENN_CHECK(std::filesystem::exists(source), "no data file '", source,
-              "': give --data checkerboard, --data fashion-mnist or the path of a CSV file");
+              "': give --data checkerboard, iris, digits, fashion-mnist or the path of a CSV file");
   return nn::load_csv(source, label_column, test_fraction, seed);
 }
 
@@ -78,6 +83,14 @@ void BitsOptions::add_to(CLI::App& command) {
   command.add_option("--bits-outputs", outputs, "Override: bits of the model outputs");
   command.add_option("--rounding-bits", rounding_bits,
                      "Keep this many most significant bits of each accumulator before its table lookup");
+  command
+      .add_option("--input-ranges", input_ranges,
+                  "Post-training quantization of the inputs: 'shared' (one range for all, the reference's) or "
+                  "'per-feature' (each feature its own scale and zero point, folded into the first layer's "
+                  "weights: for features whose ranges differ by orders of magnitude; at few weight bits the "
+                  "folded weights lose more than the shared range)")
+      ->check(CLI::IsMember({"per-feature", "shared"}))
+      ->capture_default_str();
 }
 
 compiler::PtqOptions BitsOptions::ptq() const {
@@ -90,6 +103,8 @@ compiler::PtqOptions BitsOptions::ptq() const {
   quant::validate(options.n_bits);
   if (rounding_bits) FHENN_CHECK(*rounding_bits >= 1, "--rounding-bits must be at least 1, got ", *rounding_bits);
   options.rounding_threshold_bits = rounding_bits;
+  options.input_quantization =
+      input_ranges == "shared" ? compiler::InputQuantization::per_tensor : compiler::InputQuantization::per_channel;
   return options;
 }
 

@@ -15,7 +15,7 @@
 
 namespace fhenn::cli {
 
-// --data checkerboard|FILE.csv --label-column NAME --test-fraction F --data-seed S
+// --data checkerboard|iris|digits|fashion-mnist|FILE.csv --label-column NAME --test-fraction F --data-seed S
 struct DataOptions {
   std::string source = "checkerboard";
   std::string label_column;
@@ -28,11 +28,13 @@ struct DataOptions {
   nlohmann::json to_json() const;
 };
 
-// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs, and --rounding-bits R.
+// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs, --rounding-bits R, and
+// --input-ranges per-feature|shared.
 struct BitsOptions {
   int n_bits = 3;
   std::optional<int> inputs, weights, activations, outputs;
   std::optional<int> rounding_bits;
+  std::string input_ranges = "shared";
 
   void add_to(CLI::App& command);
   compiler::PtqOptions ptq() const;

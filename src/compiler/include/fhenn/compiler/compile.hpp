@@ -20,11 +20,20 @@ namespace fhenn::compiler {
 
 using quant::NBits;
 
+// How the client quantizes the graph's inputs: one scale and zero point per input channel (a flat input's
+// features, an image's colour channels), each calibrated on its own range, or one for the whole input. Per
+// channel applies to an input that only Gemm and Conv read (directly or through Flatten and Reshape), which fold
+// the scales into their weights; another reader (an Add, a pool) would need a requantizing lookup per element, so
+// such an input keeps one range.
+enum class InputQuantization { per_channel, per_tensor };
+
 struct PtqOptions {
   NBits n_bits = NBits::uniform(3);
   // Keep this many most significant bits of every accumulator before its table lookup (Concrete ML documentation). The
   // shift is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
   std::optional<int> rounding_threshold_bits;
+  // One range for all input features (the reference's), or one per feature.
+  InputQuantization input_quantization = InputQuantization::per_tensor;
 };
 
 // What the client needs: quantize inputs, dequantize outputs.
@@ -62,7 +71,7 @@ struct CompiledModel {
 
 // Post-training quantization (Concrete ML documentation) of a fully connected network, as the model graph of
 // mlp_graph.hpp: calibrates on `calibration` (one row per sample), quantizes the weights symmetrically and the
-// activations and the input (one range for all features) asymmetrically, lowers to the circuit, measures bit
+// activations and the input (options.input_quantization) asymmetrically, lowers to the circuit, measures bit
 // widths on the calibration set. Throws fhenn::Error for a bad model, options or calibration set.
 CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, const PtqOptions& options);
 

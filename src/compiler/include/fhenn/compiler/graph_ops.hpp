@@ -45,12 +45,6 @@ struct EncodedTensor {
   double dequantize(const Shape& shape, size_t element, int64_t v) const;
 };
 
-// How the client quantizes the graph's inputs: one scale and zero point per input channel (a flat input's
-// features, an image's colour channels), each calibrated on its own range, or one for the whole input. Per
-// channel applies to an input that only Gemm and Conv read (directly or through Flatten and Reshape), which fold
-// the scales into their weights; another reader (an Add, a pool) would need a requantizing lookup per element, so
-// such an input keeps one range.
-enum class InputQuantization { per_channel, per_tensor };
 
 struct GraphCompileOptions {
   quant::NBits n_bits = quant::NBits::uniform(3);

@@ -1,4 +1,5 @@
-// Labelled data sets: the reference's checkerboard (Concrete ML documentation) and a user's CSV.
+// Labelled data sets: the reference's checkerboard (Concrete ML documentation), a user's CSV, and the packaged
+// ones (Iris, digits, Fashion-MNIST).
 #pragma once
 
 #include <cstdint>
@@ -33,12 +34,24 @@ Dataset make_checkerboard(uint64_t seed);
 // that reproduces the board exactly, i.e. the ceiling the noise sets on any model's accuracy on this set.
 double checkerboard_rule_accuracy(const LabelledSet& set);
 
-// Reads a CSV of numeric features with an integer label column (by name from a header row, or the last
-// column when label_column is empty), split into train/test with `test_fraction` by a seeded permutation.
+// Reads a CSV (gzipped when its name ends in ".gz") of numeric features with an integer label column (by name from
+// a header row, or the last column when label_column is empty), split into train/test with `test_fraction` by a
+// seeded permutation.
 // Throws fhenn::Error naming the file, line and column for ragged rows, non-numbers, NaN/inf, an empty
 // file or a missing label column.
 Dataset load_csv(const std::filesystem::path& path, const std::string& label_column, double test_fraction,
                  uint64_t seed);
+
+// Where Debian's python3-sklearn installs its data files (scikit-learn's sklearn/datasets/data).
+inline constexpr const char* kSklearnDataDir = "/usr/lib/python3/dist-packages/sklearn/datasets/data";
+
+// Iris (Fisher 1936, as scikit-learn ships it: iris.csv): 150 flowers, 4 measurements in cm, 3 species, split as
+// load_csv. Throws fhenn::Error naming the file when it is missing or not the shipped table.
+Dataset load_iris(double test_fraction, uint64_t seed, const std::filesystem::path& dir = kSklearnDataDir);
+
+// The 8 x 8 digits (UCI optical recognition of handwritten digits, as scikit-learn ships it: digits.csv.gz):
+// 1,797 images, 64 pixels 0..16 scaled to [0, 1] (row by row), 10 classes, split as load_csv.
+Dataset load_digits(double test_fraction, uint64_t seed, const std::filesystem::path& dir = kSklearnDataDir);
 
 // Where Debian's dataset-fashion-mnist package installs the gzipped IDX files.
 inline constexpr const char* kFashionMnistDir = "/usr/share/datasets/fashion-mnist";

@@ -1,0 +1,51 @@
+// A test set predicted as a client and a server would (keys, ciphertexts and results through their serialized
+// forms), beside the clear circuit and the simulator: shared by `demo` and `evaluate --encrypted`.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <vector>
+
+#include "fhenn/compiler/compile.hpp"
+#include "fhenn/deploy/artifacts.hpp"
+#include "fhenn/deploy/client.hpp"
+#include "fhenn/nn/dataset.hpp"
+
+namespace fhenn::cli {
+
+double seconds_since(std::chrono::steady_clock::time_point start);
+double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels);
+// The fraction of the first `n` samples on which `a` and `b` agree.
+double agreement(const std::vector<int>& a, const std::vector<int>& b, size_t n);
+// The first `n` rows of a labelled set.
+nn::LabelledSet head(const nn::LabelledSet& set, size_t n);
+
+// The client's keys: the secret key it keeps, the evaluation keys as sent to the server.
+struct ClientKeys {
+  deploy::SecretKeys secret;
+  std::vector<uint8_t> evaluation_bytes;
+  double seconds = 0.0;
+};
+ClientKeys generate_client_keys(const deploy::Deployment& deployment, tfhe::Csprng& rng, int threads);
+
+struct EncryptedRun {
+  std::vector<int> classes;  // per encrypted sample
+  double seconds_per_sample = 0.0;
+  size_t ciphertext_bytes_per_sample = 0;
+};
+// Encrypts `set` (client), runs it on what crosses the wire (server: its part, the evaluation keys, the
+// ciphertexts), decrypts (client).
+EncryptedRun run_encrypted(const deploy::Deployment& deployment, const ClientKeys& keys, const nn::LabelledSet& set,
+                           tfhe::Csprng& rng, int threads);
+
+// The classes of every sample of `set` through the circuit in the clear and through the simulator (the
+// encryption's noise model, seeded).
+struct ClearAndSimulated {
+  std::vector<int> clear;
+  std::vector<int> simulated;
+};
+ClearAndSimulated clear_and_simulated_classes(const compiler::CompiledModel& compiled,
+                                              const deploy::Deployment& deployment, const nn::LabelledSet& set,
+                                              uint64_t seed, int threads);
+
+}  // namespace fhenn::cli
