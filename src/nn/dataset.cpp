@@ -77,11 +77,11 @@ CsvTable read_data_table(const std::filesystem::path& path) {
 
 // Throws fhenn::Error unless `data`, read from `path`, has the shape its package ships.
 void expect_shape(const Dataset& data, const std::filesystem::path& path, size_t rows, int features, int classes) {
-  FHENN_CHECK(data.train.size() + data.test.size() == rows && data.num_features == features &&
-                  data.num_classes == classes,
-              path.string(), " holds ", data.train.size() + data.test.size(), " samples of ", data.num_features,
-              " features and ", data.num_classes, " classes, not the ", rows, " x ", features, " of ", classes,
-              " classes it ships with: reinstall python3-sklearn");
+  FHENN_CHECK(
+      data.train.size() + data.test.size() == rows && data.num_features == features && data.num_classes == classes,
+      path.string(), " holds ", data.train.size() + data.test.size(), " samples of ", data.num_features,
+      " features and ", data.num_classes, " classes, not the ", rows, " x ", features, " of ", classes,
+      " classes it ships with: reinstall python3-sklearn");
 }
 
 }  // namespace

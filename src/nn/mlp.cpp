@@ -16,18 +16,6 @@ std::string layer_name(size_t index) {
   return "fc" + std::to_string(index + 1);
 }
 
-// Fills `tensor` with uniform values in [-bound, bound) drawn in row-major order.
-void fill_uniform(const torch::Tensor& tensor, double bound, SplitMix64& rng) {
-  auto flat = tensor.view({-1});
-  auto values = flat.accessor<float, 1>();
-  for (int64_t i = 0; i < flat.size(0); ++i) values[i] = static_cast<float>(rng.uniform(-bound, bound));
-}
-
-std::vector<double> to_doubles(const torch::Tensor& t) {
-  const auto c = t.detach().to(torch::kFloat64).contiguous();
-  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
-}
-
 torch::Tensor to_float_tensor(const std::vector<double>& values, std::vector<int64_t> shape) {
   return torch::tensor(values, torch::kFloat64).to(torch::kFloat32).reshape(shape);
 }

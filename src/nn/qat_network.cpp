@@ -11,6 +11,7 @@
 #include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/nn/random.hpp"
+#include "fhenn/nn/training.hpp"
 #include "fhenn/quant/rounding.hpp"
 
 namespace fhenn::nn {
@@ -61,11 +62,6 @@ QuantLinear make_linear(int in_features, int out_features, int bits, SplitMix64&
   auto b = bias.accessor<double, 1>();
   for (int o = 0; o < out_features; ++o) b[o] = rng.uniform(-bound, bound);
   return QuantLinear(weight, bias, unit_grid(bits), /*scaling_const=*/1.0);
-}
-
-std::vector<double> tensor_values(const torch::Tensor& t) {
-  const torch::Tensor flat = t.detach().to(torch::kFloat64).contiguous().reshape({-1});
-  return {flat.data_ptr<double>(), flat.data_ptr<double>() + flat.numel()};
 }
 
 // Mean over samples of each sample's largest value (Brevitas initialises QuantReLU's scale from running
@@ -365,8 +361,8 @@ compiler::QatMlp QatNet::to_qat_mlp() const {
     layer.layer.name = "fc" + std::to_string(i + 1);
     layer.layer.in_features = linear.in_features();
     layer.layer.out_features = linear.out_features();
-    layer.layer.weight = tensor_values(linear.weight());
-    layer.layer.bias = tensor_values(linear.bias());
+    layer.layer.weight = to_doubles(linear.weight());
+    layer.layer.bias = to_doubles(linear.bias());
     layer.layer.activation = last ? compiler::Activation::identity : compiler::Activation::relu;
     layer.weight_quantizer = linear.weight_quantizer();
     if (!last) layer.output_quantizer = activations_[i].exported();

@@ -142,4 +142,15 @@ double accuracy(const std::function<torch::Tensor(const torch::Tensor&)>& forwar
   return static_cast<double>(correct) / static_cast<double>(data.size());
 }
 
+void fill_uniform(const torch::Tensor& tensor, double bound, SplitMix64& rng) {
+  auto flat = tensor.view({-1});
+  auto values = flat.accessor<float, 1>();
+  for (int64_t i = 0; i < flat.size(0); ++i) values[i] = static_cast<float>(rng.uniform(-bound, bound));
+}
+
+std::vector<double> to_doubles(const torch::Tensor& t) {
+  const auto c = t.detach().to(torch::kFloat64).contiguous();
+  return {c.data_ptr<double>(), c.data_ptr<double>() + c.numel()};
+}
+
 }  // namespace fhenn::nn

@@ -289,8 +289,8 @@ TEST(SklearnData, DigitsArePixelsInTheUnitIntervalWithKnownSums) {
     for (size_t r = 0; r < set->size(); ++r) {
       const auto row = set->features.row(r);
       const double sum = std::accumulate(row.begin(), row.end(), 0.0) * 16.0;
-      found = found || (set->labels[r] == 0 && std::abs(sum - 294.0) < 1e-9 && row[2] * 16.0 == 5.0 &&
-                        row[3] * 16.0 == 13.0);
+      found = found ||
+              (set->labels[r] == 0 && std::abs(sum - 294.0) < 1e-9 && row[2] * 16.0 == 5.0 && row[3] * 16.0 == 13.0);
     }
   }
   EXPECT_TRUE(found);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "fhenn/nn/dataset.hpp"
+#include "fhenn/nn/random.hpp"
 
 namespace fhenn::nn {
 
@@ -51,5 +52,11 @@ double accuracy(const std::function<torch::Tensor(const torch::Tensor&)>& forwar
 // A [rows, cols] float32 tensor of a Matrix, and its labels as int64.
 torch::Tensor to_tensor(const Matrix& m);
 torch::Tensor labels_tensor(const std::vector<int64_t>& labels);
+
+// Fills a float32 `tensor` with uniform values in [-bound, bound) drawn from `rng` in row-major order (portable:
+// the same values on every machine, unlike torch's generators).
+void fill_uniform(const torch::Tensor& tensor, double bound, SplitMix64& rng);
+// A tensor's values as doubles, row-major.
+std::vector<double> to_doubles(const torch::Tensor& t);
 
 }  // namespace fhenn::nn

@@ -1,0 +1,309 @@
+// Architectures from JSON, the networks they describe (LibTorch), their training and export (see graph_net.hpp).
+#include "fhenn/nn/graph_net.hpp"
+
+#include <cmath>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "fhenn/common/artifact.hpp"
+#include "fhenn/common/error.hpp"
+#include "fhenn/nn/random.hpp"
+
+namespace fhenn::nn {
+namespace {
+
+constexpr uint64_t kInitStream = 5;
+constexpr int64_t kMaxDimension = 4096;
+constexpr int64_t kMaxKernel = 64;
+constexpr size_t kMaxLayers = 256;
+constexpr size_t kMaxArchitectureBytes = 1 << 20;
+
+// The ops of an architecture: their fields, and the model graph op of the activations.
+const std::map<std::string, std::set<std::string>>& op_fields() {
+  static const std::map<std::string, std::set<std::string>> fields = {
+      {"conv", {"out_channels", "kernel", "stride", "padding", "groups"}},
+      {"linear", {"out_features"}},
+      {"avgpool", {"kernel", "stride"}},
+      {"maxpool", {"kernel", "stride"}},
+      {"flatten", {}},
+      {"relu", {}},
+      {"leaky_relu", {"alpha"}},
+      {"sigmoid", {}},
+      {"tanh", {}},
+      {"gelu", {}},
+      {"silu", {}},
+      {"hardswish", {}},
+      {"softplus", {}},
+      {"identity", {}},
+  };
+  return fields;
+}
+
+const std::map<std::string, std::string>& activation_ops() {
+  static const std::map<std::string, std::string> ops = {
+      {"relu", "Relu"},           {"leaky_relu", "LeakyRelu"},
+      {"sigmoid", "Sigmoid"},     {"tanh", "Tanh"},
+      {"gelu", "Gelu"},           {"silu", "Silu"},
+      {"hardswish", "HardSwish"}, {"softplus", "Softplus"},
+      {"identity", "Identity"},
+  };
+  return ops;
+}
+
+std::string known_ops() {
+  std::string names;
+  for (const auto& [op, fields] : op_fields()) names += (names.empty() ? "" : ", ") + op;
+  return names;
+}
+
+// Field `key` of `layer` as an integer in [low, high], or `fallback` when absent.
+int int_field(const nlohmann::json& layer, const std::string& key, int64_t low, int64_t high, int fallback,
+              const std::string& where) {
+  if (!layer.contains(key)) {
+    FHENN_CHECK(fallback >= 0, where, ": give \"", key, "\"");
+    return fallback;
+  }
+  const nlohmann::json& v = layer.at(key);
+  FHENN_CHECK(v.is_number_integer() && v.get<int64_t>() >= low && v.get<int64_t>() <= high, where, ": \"", key,
+              "\" is ", v.dump(), "; it must be an integer in ", low, "..", high);
+  return static_cast<int>(v.get<int64_t>());
+}
+
+std::string shape_text(const std::vector<size_t>& shape) {
+  std::string text = "(";
+  for (size_t k = 0; k < shape.size(); ++k) text += (k ? ", " : "") + std::to_string(shape[k]);
+  return text + ")";
+}
+
+// The output shape of `spec` on `in`; throws fhenn::Error naming `where` and the fix.
+std::vector<size_t> output_shape(const LayerSpec& spec, const std::vector<size_t>& in, const std::string& where) {
+  const bool image = in.size() == 3;
+  if (spec.op == "linear") {
+    FHENN_CHECK(!image, where, " reads a tensor of shape ", shape_text(in), ": add {\"op\": \"flatten\"} before it");
+    return {static_cast<size_t>(spec.size)};
+  }
+  if (spec.op == "flatten") {
+    FHENN_CHECK(image, where, " reads a flat tensor ", shape_text(in), ": remove it");
+    return {in[0] * in[1] * in[2]};
+  }
+  if (spec.op == "conv" || spec.op == "avgpool" || spec.op == "maxpool") {
+    FHENN_CHECK(image, where, " reads a flat tensor ", shape_text(in), ": it needs an image (C, H, W)");
+    const auto k = static_cast<size_t>(spec.kernel), s = static_cast<size_t>(spec.stride);
+    const size_t p = static_cast<size_t>(spec.padding);
+    FHENN_CHECK(in[1] + 2 * p >= k && in[2] + 2 * p >= k, where, ": its ", k, " x ", k, " kernel is larger than its ",
+                shape_text(in), " input", p ? " with its padding" : "", ": use a smaller kernel or more padding");
+    size_t channels = in[0];
+    if (spec.op == "conv") {
+      const auto g = static_cast<size_t>(spec.groups);
+      FHENN_CHECK(in[0] % g == 0 && static_cast<size_t>(spec.size) % g == 0, where, ": groups ", g, " must divide its ",
+                  in[0], " input and ", spec.size, " output channels");
+      channels = static_cast<size_t>(spec.size);
+    }
+    return {channels, (in[1] + 2 * p - k) / s + 1, (in[2] + 2 * p - k) / s + 1};
+  }
+  return in;  // activations
+}
+
+LayerSpec parse_layer(const nlohmann::json& layer, const std::string& where) {
+  FHENN_CHECK(layer.is_object() && layer.contains("op") && layer.at("op").is_string(), where,
+              ": give an object with an \"op\" (", known_ops(), ")");
+  LayerSpec spec;
+  spec.op = layer.at("op").get<std::string>();
+  const auto fields = op_fields().find(spec.op);
+  FHENN_CHECK(fields != op_fields().end(), where, ": unknown op \"", spec.op, "\"; the ops are ", known_ops());
+  for (const auto& [key, value] : layer.items()) {
+    FHENN_CHECK(key == "op" || fields->second.count(key) == 1, where, " (", spec.op, "): unknown field \"", key, "\"");
+  }
+  if (spec.op == "conv") spec.size = int_field(layer, "out_channels", 1, kMaxDimension, -1, where);
+  if (spec.op == "linear") spec.size = int_field(layer, "out_features", 1, kMaxDimension, -1, where);
+  if (fields->second.count("kernel")) {
+    spec.kernel = int_field(layer, "kernel", 1, kMaxKernel, -1, where);
+    const bool pool = spec.op != "conv";
+    spec.stride = int_field(layer, "stride", 1, kMaxKernel, pool ? spec.kernel : 1, where);
+  }
+  if (spec.op == "conv") {
+    spec.padding = int_field(layer, "padding", 0, kMaxKernel, 0, where);
+    spec.groups = int_field(layer, "groups", 1, kMaxDimension, 1, where);
+  }
+  if (layer.contains("alpha")) {
+    FHENN_CHECK(layer.at("alpha").is_number() && std::isfinite(layer.at("alpha").get<double>()), where,
+                ": \"alpha\" must be a finite number");
+    spec.alpha = layer.at("alpha").get<double>();
+  }
+  return spec;
+}
+
+// The layer names: conv1, fc1, pool1, flatten1, relu1, ... counted per kind.
+std::string layer_name(const std::string& op, std::map<std::string, int>& counts) {
+  const std::string kind = op == "linear" ? "fc" : (op == "avgpool" || op == "maxpool") ? "pool" : op;
+  return kind + std::to_string(++counts[kind]);
+}
+
+torch::Tensor parameter(std::vector<int64_t> shape, double bound, SplitMix64& rng) {
+  torch::Tensor t = torch::empty(shape, torch::kFloat32);
+  fill_uniform(t, bound, rng);
+  return t.set_requires_grad(true);
+}
+
+}  // namespace
+
+Architecture parse_architecture(const std::string& json_text, const std::string& what) {
+  nlohmann::json root;
+  try {
+    root = nlohmann::json::parse(json_text);
+  } catch (const nlohmann::json::exception& e) {
+    fail(what, " is not valid JSON: ", e.what());
+  }
+  FHENN_CHECK(root.is_object() && root.contains("input") && root.contains("layers"), what,
+              ": give {\"input\": [C, H, W] or [F], \"layers\": [...]}");
+  const nlohmann::json& input = root.at("input");
+  FHENN_CHECK(input.is_array() && (input.size() == 1 || input.size() == 3), what,
+              ": \"input\" must be [features] or [channels, height, width]");
+  Architecture architecture;
+  for (const nlohmann::json& d : input) {
+    FHENN_CHECK(d.is_number_integer() && d.get<int64_t>() >= 1 && d.get<int64_t>() <= kMaxDimension, what,
+                ": \"input\" has the dimension ", d.dump(), "; each must be an integer in 1..", kMaxDimension);
+    architecture.input.push_back(d.get<size_t>());
+  }
+  const nlohmann::json& layers = root.at("layers");
+  FHENN_CHECK(layers.is_array() && !layers.empty() && layers.size() <= kMaxLayers, what,
+              ": \"layers\" must be a list of 1..", kMaxLayers, " layers");
+  std::vector<size_t> shape = architecture.input;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    const std::string where = what + ": layer " + std::to_string(k + 1);
+    architecture.layers.push_back(parse_layer(layers[k], where));
+    shape = output_shape(architecture.layers.back(), shape, where + " (" + architecture.layers.back().op + ")");
+    FHENN_CHECK(shape.size() == 1 || shape[0] * shape[1] * shape[2] <= (size_t{1} << 24), where, ": its output ",
+                shape_text(shape), " is too large");
+  }
+  FHENN_CHECK(shape.size() == 1, what, ": the last layer gives a tensor of shape ", shape_text(shape),
+              "; end with {\"op\": \"flatten\"} and a linear layer that gives one score per class");
+  return architecture;
+}
+
+Architecture read_architecture(const std::filesystem::path& path) {
+  const std::vector<uint8_t> bytes = read_file_bytes(path, "architecture", kMaxArchitectureBytes);
+  return parse_architecture(std::string(bytes.begin(), bytes.end()), "architecture '" + path.string() + "'");
+}
+
+GraphNet::GraphNet(Architecture architecture, uint64_t seed) : architecture_(std::move(architecture)) {
+  SplitMix64 rng(derive_seed(seed, kInitStream));
+  std::map<std::string, int> counts;
+  std::vector<size_t> shape = architecture_.input;
+  torch::NoGradGuard no_grad;
+  for (const LayerSpec& spec : architecture_.layers) {
+    Layer layer{spec, layer_name(spec.op, counts), shape, output_shape(spec, shape, spec.op), {}, {}};
+    if (spec.op == "conv") {
+      const int64_t per_group = static_cast<int64_t>(shape[0]) / spec.groups;
+      const double bound = 1.0 / std::sqrt(static_cast<double>(per_group * spec.kernel * spec.kernel));
+      layer.weight = parameter({spec.size, per_group, spec.kernel, spec.kernel}, bound, rng);
+      layer.bias = parameter({spec.size}, bound, rng);
+    } else if (spec.op == "linear") {
+      const double bound = 1.0 / std::sqrt(static_cast<double>(shape[0]));
+      layer.weight = parameter({spec.size, static_cast<int64_t>(shape[0])}, bound, rng);
+      layer.bias = parameter({spec.size}, bound, rng);
+    }
+    shape = layer.out;
+    layers_.push_back(std::move(layer));
+  }
+}
+
+torch::Tensor GraphNet::forward(const torch::Tensor& x) const {
+  const auto& in = architecture_.input;
+  torch::Tensor h = in.size() == 3 ? x.reshape({x.size(0), static_cast<int64_t>(in[0]), static_cast<int64_t>(in[1]),
+                                                static_cast<int64_t>(in[2])})
+                                   : x;
+  for (const Layer& layer : layers_) {
+    const LayerSpec& s = layer.spec;
+    if (s.op == "conv") {
+      h = torch::conv2d(h, layer.weight, layer.bias, s.stride, s.padding, 1, s.groups);
+    } else if (s.op == "linear") {
+      h = torch::linear(h, layer.weight, layer.bias);
+    } else if (s.op == "avgpool") {
+      h = torch::avg_pool2d(h, s.kernel, s.stride);
+    } else if (s.op == "maxpool") {
+      h = torch::max_pool2d(h, s.kernel, s.stride);
+    } else if (s.op == "flatten") {
+      h = h.flatten(1);
+    } else if (s.op == "relu") {
+      h = torch::relu(h);
+    } else if (s.op == "leaky_relu") {
+      h = torch::leaky_relu(h, s.alpha);
+    } else if (s.op == "sigmoid") {
+      h = torch::sigmoid(h);
+    } else if (s.op == "tanh") {
+      h = torch::tanh(h);
+    } else if (s.op == "gelu") {
+      h = torch::gelu(h);
+    } else if (s.op == "silu") {
+      h = torch::silu(h);
+    } else if (s.op == "hardswish") {
+      h = torch::hardswish(h);
+    } else if (s.op == "softplus") {
+      h = torch::softplus(h);
+    }
+  }
+  return h;
+}
+
+std::vector<torch::Tensor> GraphNet::parameters() const {
+  std::vector<torch::Tensor> all;
+  for (const Layer& layer : layers_) {
+    if (!layer.weight.defined()) continue;
+    all.push_back(layer.weight);
+    all.push_back(layer.bias);
+  }
+  return all;
+}
+
+compiler::ModelGraph GraphNet::to_model_graph() const {
+  compiler::ModelGraph graph;
+  graph.inputs.push_back({"input", architecture_.input});
+  std::string current = "input";
+  for (const Layer& layer : layers_) {
+    const LayerSpec& s = layer.spec;
+    compiler::GraphNode node = compiler::graph_node(layer.name, "", {current});
+    const std::vector<int64_t> window = {s.kernel, s.kernel}, strides = {s.stride, s.stride};
+    if (s.op == "conv") {
+      node.op = "Conv";
+      node.ints = {{"kernel_shape", window},
+                   {"strides", strides},
+                   {"pads", {s.padding, s.padding, s.padding, s.padding}},
+                   {"group", {s.groups}}};
+    } else if (s.op == "linear") {
+      node.op = "Gemm";
+    } else if (s.op == "avgpool" || s.op == "maxpool") {
+      node.op = s.op == "avgpool" ? "AveragePool" : "MaxPool";
+      node.ints = {{"kernel_shape", window}, {"strides", strides}};
+    } else if (s.op == "flatten") {
+      node.op = "Flatten";
+    } else {
+      node.op = activation_ops().at(s.op);
+      if (s.op == "leaky_relu") node.floats["alpha"] = s.alpha;
+    }
+    if (layer.weight.defined()) {
+      node.weight = to_doubles(layer.weight);
+      node.bias = to_doubles(layer.bias);
+    }
+    graph.nodes.push_back(std::move(node));
+    current = layer.name;
+  }
+  graph.outputs = {current};
+  return graph;
+}
+
+TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,
+                                const TrainOptions& options) {
+  size_t features = 1;
+  for (size_t d : architecture.input) features *= d;
+  FHENN_CHECK(train.features.cols == features, "the architecture takes ", features, " input features ",
+              shape_text(architecture.input), " but the data has ", train.features.cols);
+  TrainedGraphNet trained{GraphNet(architecture, options.seed), {}};
+  const GraphNet& net = trained.net;
+  trained.training = train_classifier(
+      net.parameters(), [&net](const torch::Tensor& x) { return net.forward(x); }, train, options);
+  return trained;
+}
+
+}  // namespace fhenn::nn

@@ -1,0 +1,80 @@
+// Convolutional and other feed-forward networks described by a small JSON architecture: trained with LibTorch,
+// exported to the compiler's model graph (compiler/graph.hpp).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "fhenn/compiler/graph.hpp"
+#include "fhenn/nn/dataset.hpp"
+#include "fhenn/nn/training.hpp"
+
+namespace fhenn::nn {
+
+// One layer of an architecture, by "op":
+//   conv        out_channels, kernel, stride (1), padding (0), groups (1)    a 2-D convolution with a bias
+//   linear      out_features                                                 a fully connected layer with a bias
+//   avgpool, maxpool   kernel, stride (= kernel)
+//   flatten     (C, H, W) -> (C H W)
+//   relu, leaky_relu (alpha, 0.01), sigmoid, tanh, gelu, silu, hardswish, softplus, identity
+struct LayerSpec {
+  std::string op;
+  int size = 0;  // out_channels or out_features
+  int kernel = 0;
+  int stride = 0;
+  int padding = 0;
+  int groups = 1;
+  double alpha = 0.01;
+};
+
+// {"input": [C, H, W] or [F], "layers": [{"op": "conv", "out_channels": 8, "kernel": 3, "padding": 1}, ...]}
+struct Architecture {
+  std::vector<size_t> input;
+  std::vector<LayerSpec> layers;
+};
+
+// Parses and checks an architecture: every op known, every field of its op and no other, the shapes consistent
+// (a linear layer reads a flat tensor, a kernel fits its padded input). Throws fhenn::Error naming `what` (the
+// file), the layer, the field and the fix.
+Architecture parse_architecture(const std::string& json_text, const std::string& what);
+Architecture read_architecture(const std::filesystem::path& path);
+
+// The network of an architecture with its weights, initialised as torch does (uniform in +-1/sqrt(fan_in)) from
+// fhenn's portable generator: a seed gives the same network on every machine.
+class GraphNet {
+ public:
+  GraphNet(Architecture architecture, uint64_t seed);
+
+  // Scores of a batch [N, features] (features in the input's row-major order).
+  torch::Tensor forward(const torch::Tensor& x) const;
+  std::vector<torch::Tensor> parameters() const;
+  // The trained network as a model graph: input "input", layers named conv1, fc1, relu1, pool1, flatten1, ...
+  // (ONNX op names and attributes), the last layer's tensor the output.
+  compiler::ModelGraph to_model_graph() const;
+  const Architecture& architecture() const { return architecture_; }
+
+ private:
+  struct Layer {
+    LayerSpec spec;
+    std::string name;
+    std::vector<size_t> in, out;  // shapes without the batch
+    torch::Tensor weight, bias;   // conv and linear
+  };
+  Architecture architecture_;
+  std::vector<Layer> layers_;
+};
+
+struct TrainedGraphNet {
+  GraphNet net;
+  TrainResult training;
+};
+
+// Trains a network of `architecture` on `train` (cross-entropy, AdamW: train_classifier); options.seed seeds the
+// initial weights and the shuffling.
+TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,
+                                const TrainOptions& options);
+
+}  // namespace fhenn::nn

@@ -1,0 +1,113 @@
+// Tests of networks from an architecture: the JSON checks, the export (the model graph's float reference equals
+// the torch forward pass for every op), and a digits CNN trained, compiled and run as a circuit.
+#include "fhenn/nn/graph_net.hpp"
+
+#include <gtest/gtest.h>
+
+#include "fhenn/compiler/graph_compile.hpp"
+#include "test_support.hpp"
+
+namespace fhenn::nn {
+namespace {
+
+using fhenn::testing::expect_error_containing;
+
+// The largest |torch - graph reference| over the first `rows` rows of `features`.
+double export_error(const GraphNet& net, const Matrix& features, size_t rows) {
+  const compiler::Graph graph = compiler::Graph::build(net.to_model_graph());
+  torch::NoGradGuard no_grad;
+  const torch::Tensor scores = net.forward(to_tensor(features)).to(torch::kFloat64);
+  double worst = 0.0;
+  for (size_t r = 0; r < rows; ++r) {
+    const auto reference = graph.evaluate(features.row(r)).back().values;
+    for (size_t c = 0; c < reference.size(); ++c) {
+      const double torch_score = scores[static_cast<int64_t>(r)][static_cast<int64_t>(c)].item<double>();
+      worst = std::max(worst, std::abs(torch_score - reference[c]));
+    }
+  }
+  return worst;
+}
+
+Matrix random_rows(size_t rows, size_t cols, uint64_t seed) {
+  SplitMix64 rng(seed);
+  Matrix m(rows, cols);
+  for (double& v : m.values) v = rng.uniform(0.0, 1.0);
+  return m;
+}
+
+TEST(Architecture, RefusesBadSpecsNamingTheLayerAndTheFix) {
+  const auto error = [](const std::string& json, const std::string& expected) {
+    expect_error_containing([&] { parse_architecture(json, "arch.json"); }, expected);
+  };
+  error("{", "arch.json is not valid JSON");
+  error(R"({"layers": []})", "give {\"input\"");
+  error(R"({"input": [1, 0, 8], "layers": [{"op": "flatten"}]})", "\"input\" has the dimension 0");
+  error(R"({"input": [4], "layers": [{"op": "dense", "out_features": 2}]})", "layer 1: unknown op \"dense\"");
+  error(R"({"input": [4], "layers": [{"op": "linear", "out_features": 2, "kernel": 3}]})",
+        "layer 1 (linear): unknown field \"kernel\"");
+  error(R"({"input": [4], "layers": [{"op": "linear"}]})", "layer 1: give \"out_features\"");
+  error(R"({"input": [1, 8, 8], "layers": [{"op": "linear", "out_features": 2}]})",
+        "layer 1 (linear) reads a tensor of shape (1, 8, 8): add {\"op\": \"flatten\"} before it");
+  error(R"({"input": [1, 4, 4], "layers": [{"op": "conv", "out_channels": 2, "kernel": 5}, {"op": "flatten"}]})",
+        "layer 1 (conv): its 5 x 5 kernel is larger than its (1, 4, 4) input");
+  error(R"({"input": [3, 4, 4], "layers": [{"op": "conv", "out_channels": 4, "kernel": 1, "groups": 2}]})",
+        "groups 2 must divide its 3 input and 4 output channels");
+  error(R"({"input": [1, 4, 4], "layers": [{"op": "relu"}]})", "end with {\"op\": \"flatten\"}");
+  error(R"({"input": [4], "layers": [{"op": "linear", "out_features": -3}]})", "\"out_features\" is -3");
+  expect_error_containing([] { read_architecture("/nonexistent/arch.json"); }, "/nonexistent/arch.json");
+}
+
+TEST(GraphNet, TheExportedGraphComputesWhatTorchComputesForEveryOp) {
+  const Architecture arch = parse_architecture(R"({"input": [2, 8, 8], "layers": [
+      {"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1, "groups": 2}, {"op": "leaky_relu", "alpha": 0.1},
+      {"op": "maxpool", "kernel": 2}, {"op": "conv", "out_channels": 4, "kernel": 3, "stride": 2}, {"op": "gelu"},
+      {"op": "avgpool", "kernel": 1}, {"op": "silu"}, {"op": "flatten"}, {"op": "linear", "out_features": 6},
+      {"op": "hardswish"}, {"op": "linear", "out_features": 5}, {"op": "softplus"}, {"op": "tanh"},
+      {"op": "sigmoid"}, {"op": "relu"}, {"op": "identity"}, {"op": "linear", "out_features": 3}]})",
+                                               "every op");
+  const GraphNet net(arch, 7);
+  EXPECT_LT(export_error(net, random_rows(8, 128, 3), 8), 1e-5);
+  const compiler::ModelGraph graph = net.to_model_graph();
+  EXPECT_EQ(graph.nodes.front().name, "conv1");
+  EXPECT_EQ(graph.nodes.back().name, "fc3");
+  EXPECT_EQ(GraphNet(arch, 7).to_model_graph().nodes[0].weight, graph.nodes[0].weight);  // seeded
+  EXPECT_NE(GraphNet(arch, 8).to_model_graph().nodes[0].weight, graph.nodes[0].weight);
+}
+
+TEST(GraphNet, ADigitsCnnTrainsAndItsCircuitTracksIt) {
+  const Dataset data = load_digits(0.2, 1);
+  const Architecture arch = parse_architecture(R"({"input": [1, 8, 8], "layers": [
+      {"op": "conv", "out_channels": 6, "kernel": 3, "padding": 1}, {"op": "relu"}, {"op": "avgpool", "kernel": 2},
+      {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
+                                               "digits cnn");
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch_size = 16;
+  options.learning_rate = 0.01;
+  options.seed = 3;
+  options.show_progress = false;
+  const TrainedGraphNet trained = train_graph_net(arch, data.train, options);
+  const GraphNet& net = trained.net;
+  const double fp32 = accuracy([&](const torch::Tensor& x) { return net.forward(x); }, data.test);
+  EXPECT_GT(fp32, 0.9);
+  EXPECT_LT(export_error(net, data.test.features, 20), 1e-4);
+
+  compiler::GraphCompileOptions compile;
+  compile.n_bits = quant::NBits::uniform(6);
+  const compiler::CompiledModel compiled =
+      compiler::compile_graph(compiler::Graph::build(net.to_model_graph()), data.train.features, compile);
+  size_t correct = 0;
+  for (size_t r = 0; r < data.test.size(); ++r) {
+    const auto scores = compiler::fake_quantized_scores(compiled, data.test.features.row(r));
+    correct += compiler::predicted_class(scores) == data.test.labels[r];
+  }
+  const double circuit = static_cast<double>(correct) / static_cast<double>(data.test.size());
+  EXPECT_GT(circuit, fp32 - 0.03) << "fp32 " << fp32;
+  RecordProperty("fp32_accuracy", std::to_string(fp32));
+  RecordProperty("circuit_accuracy", std::to_string(circuit));
+  expect_error_containing([&] { train_graph_net(arch, load_iris(0.2, 1).train, options); },
+                          "the architecture takes 64 input features (1, 8, 8) but the data has 4");
+}
+
+}  // namespace
+}  // namespace fhenn::nn
