@@ -10,6 +10,8 @@
 #include "fhenn/common/artifact.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compile.hpp"
+#include "fhenn/compiler/graph_io.hpp"
+#include "fhenn/compiler/mlp_graph.hpp"
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/deploy/client.hpp"
 #include "fhenn/deploy/server.hpp"
@@ -157,6 +159,8 @@ void write_idx_seeds(const fs::path& folder) {
 void write_corpus(const fs::path& root) {
   write_seeds(root / "model", "float", compiler::serialize_model(tiny_float_mlp()), kModelKinds, 0);
   write_seeds(root / "model", "qat", compiler::serialize_model(tiny_qat_mlp()), kModelKinds, 1);
+  write_seeds(root / "model", "graph", compiler::serialize_model_graph(compiler::mlp_graph(tiny_float_mlp())),
+              kModelKinds, 2);
 
   compiler::PtqOptions options;
   options.n_bits = {.model_inputs = 2, .op_inputs = 2, .op_weights = 2, .model_outputs = 2};

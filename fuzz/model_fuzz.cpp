@@ -1,4 +1,4 @@
-// libFuzzer target: the trained-model loader (compiler::deserialize_model, float and QAT models).
+// libFuzzer target: the trained-model loader (compiler::deserialize_model: float and QAT models, model graphs).
 #include "targets.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

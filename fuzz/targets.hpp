@@ -1,6 +1,7 @@
 // The artifact kinds each loader fuzz target's payload mode seals its data as (make_corpus checks them).
 #pragma once
 
+#include "fhenn/compiler/graph_io.hpp"
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/deploy/artifacts.hpp"
 #include "fhenn/ir/serialize.hpp"
@@ -10,7 +11,8 @@
 namespace fhenn::fuzz {
 
 inline constexpr SealedKind kModelKinds[] = {{compiler::kFloatMlpArtifactKind, compiler::kModelFormatVersion},
-                                             {compiler::kQatMlpArtifactKind, compiler::kModelFormatVersion}};
+                                             {compiler::kQatMlpArtifactKind, compiler::kModelFormatVersion},
+                                             {compiler::kModelGraphArtifactKind, compiler::kModelGraphFormatVersion}};
 inline constexpr SealedKind kCompiledKinds[] = {{"fhenn-compiled-model", 4}};
 inline constexpr SealedKind kCircuitKinds[] = {{ir::kCircuitArtifactKind, ir::kCircuitFormatVersion}};
 inline constexpr SealedKind kClientPartKinds[] = {{"fhenn-client-part", deploy::kClientPartFormatVersion}};

@@ -8,6 +8,7 @@
 #include "fhenn/common/artifact.hpp"
 #include "fhenn/common/checked.hpp"
 #include "fhenn/common/error.hpp"
+#include "fhenn/compiler/graph_io.hpp"
 
 namespace fhenn::compiler {
 namespace {
@@ -212,8 +213,9 @@ std::vector<uint8_t> serialize_model(const QatMlp& model) {
   return seal_artifact(kQatMlpArtifactKind, kModelFormatVersion, out.bytes());
 }
 
-std::variant<FloatMlp, QatMlp> deserialize_model(std::span<const uint8_t> bytes, const std::string& what) {
+TrainedModel deserialize_model(std::span<const uint8_t> bytes, const std::string& what) {
   const std::string kind = peek_artifact_kind(bytes);
+  if (kind == kModelGraphArtifactKind) return deserialize_model_graph(bytes, what);
   if (kind == kQatMlpArtifactKind) {
     const auto payload = open_artifact(bytes, kQatMlpArtifactKind, kModelFormatVersion, what);
     ByteReader in(payload, what);
@@ -238,7 +240,11 @@ void save_model(const QatMlp& model, const std::filesystem::path& path) {
   write_file_bytes(path, serialize_model(model));
 }
 
-std::variant<FloatMlp, QatMlp> load_model(const std::filesystem::path& path) {
+void save_model(const ModelGraph& model, const std::filesystem::path& path) {
+  write_file_bytes(path, serialize_model_graph(model));
+}
+
+TrainedModel load_model(const std::filesystem::path& path) {
   const std::string what = "model file '" + path.string() + "'";
   return deserialize_model(read_file_bytes(path, "model file"), what);
 }

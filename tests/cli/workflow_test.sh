@@ -88,6 +88,23 @@ grep -q '"parameter_set": "' iris_eval.json || fail "iris: no parameter set"
 [ "$(json_number digits.json input_size)" = 64 ] || fail "digits: input size"
 [ "$(json_number digits.json classes)" = 10 ] || fail "digits: classes"
 
+# A CNN from a JSON architecture on the digits: trained, saved as a model graph, compiled and evaluated.
+cat > cnn.json <<'JSON'
+{"input": [1, 8, 8], "layers": [{"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1}, {"op": "relu"},
+  {"op": "avgpool", "kernel": 2}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]}
+JSON
+"$fhenn" train --data digits --arch cnn.json --epochs 3 --batch-size 16 --lr 0.01 --out cnn.fhm \
+  --json cnn_train.json > /dev/null
+[ "$(json_number cnn_train.json classes)" = 10 ] || fail "cnn: classes"
+"$fhenn" compile --model cnn.fhm --data digits --n-bits 5 --rounding-bits 6 --out cnn.fhc --json cnn_compile.json \
+  > /dev/null
+"$fhenn" evaluate --model cnn.fhm --compiled cnn.fhc --data digits --json cnn_eval.json > /dev/null
+awk -v f="$(json_number cnn_eval.json fp32_accuracy)" -v q="$(json_number cnn_eval.json circuit_accuracy)" \
+  'BEGIN { exit !(f > 0.8 && q > f - 0.05) }' || fail "cnn: the circuit does not track the float model"
+echo '{"input": [1, 8, 8], "layers": [{"op": "linear", "out_features": 10}]}' > flat.json
+"$fhenn" train --data digits --arch flat.json --out x.fhm 2> arch_error.txt && fail "cnn: a bad architecture trained"
+grep -q 'add {"op": "flatten"} before it' arch_error.txt || fail "cnn: the architecture error names no fix"
+
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt
 grep -q '"pruned"' ptq.json || fail "experiment: no pruned table"

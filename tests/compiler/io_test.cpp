@@ -11,6 +11,7 @@
 #include "fhenn/common/artifact.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compile.hpp"
+#include "fhenn/compiler/graph_io.hpp"
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/ir/serialize.hpp"
 #include "fhenn/runtime/executor.hpp"
@@ -177,6 +178,64 @@ TEST(CompiledIo, CountsThatDisagreeWithTheCircuitAreRefusedBeforeAllocating) {
   c.client.inputs.push_back(c.client.inputs.front());
   expect_error_containing([&] { deserialize_compiled(serialize_compiled(c), "count.fhc"); },
                           "count.fhc is inconsistent: it has 3 input quantizers where its circuit has 2");
+}
+
+// x (1, 4, 4) -> conv -> relu -> flatten -> fc (3 scores).
+ModelGraph small_graph() {
+  GraphNode conv = graph_node("conv", "Conv", {"x"});
+  conv.weight = {0.5, -0.25, 0.125, 1.0, 0.5, -0.5, 0.25, 0.75};
+  conv.bias = {0.1, -0.1};
+  conv.ints = {{"kernel_shape", {2, 2}}, {"pads", {0, 0, 0, 0}}};
+  GraphNode fc = graph_node("fc", "Gemm", {"flat"});
+  fc.weight.assign(3 * 18, 0.05);
+  fc.bias = {0.0, 1.0, -1.0};
+  GraphNode leaky = graph_node("act", "LeakyRelu", {"conv"});
+  leaky.floats["alpha"] = 0.2;
+  return {{{"x", {1, 4, 4}}}, {conv, leaky, graph_node("flat", "Flatten", {"act"}), fc}, {"fc"}};
+}
+
+TEST(ModelGraphIo, RoundTripsThroughTheModelLoader) {
+  const ModelGraph graph = small_graph();
+  save_model(graph, temp_path("graph.fhm"));
+  const TrainedModel back = load_model(temp_path("graph.fhm"));
+  const auto* loaded = std::get_if<ModelGraph>(&back);
+  ASSERT_NE(loaded, nullptr);
+  ASSERT_EQ(loaded->nodes.size(), graph.nodes.size());
+  for (size_t k = 0; k < graph.nodes.size(); ++k) {
+    EXPECT_EQ(loaded->nodes[k].name, graph.nodes[k].name);
+    EXPECT_EQ(loaded->nodes[k].weight, graph.nodes[k].weight);
+    EXPECT_EQ(loaded->nodes[k].ints, graph.nodes[k].ints);
+    EXPECT_EQ(loaded->nodes[k].floats, graph.nodes[k].floats);
+  }
+  const std::vector<double> x(16, 0.5);
+  EXPECT_EQ(Graph::build(*loaded).evaluate(x).back().values, Graph::build(graph).evaluate(x).back().values);
+}
+
+TEST(ModelGraphIo, DamagedCraftedOrInvalidGraphsAreRefused) {
+  const auto bytes = serialize_model_graph(small_graph());
+  for (size_t keep : {size_t{3}, size_t{40}, bytes.size() / 2, bytes.size() - 1}) {
+    EXPECT_THROW(deserialize_model(std::span(bytes).first(keep), "cut"), Error) << keep;
+  }
+  // A node count far beyond the bytes: refused before anything is allocated.
+  ByteWriter crafted;
+  crafted.u64(1);
+  crafted.str("x");
+  crafted.vec(std::vector<uint64_t>{4});
+  crafted.u64(uint64_t{1} << 40);
+  const auto sealed = seal_artifact(kModelGraphArtifactKind, kModelGraphFormatVersion, crafted.bytes());
+  expect_error_containing([&] { deserialize_model(sealed, "count.fhm"); }, "count.fhm is corrupted: a length field");
+  // A well-formed, sealed file of a graph Graph::build refuses: an op renamed to one the registry does not know.
+  std::vector<uint8_t> payload = open_artifact(bytes, kModelGraphArtifactKind, kModelGraphFormatVersion, "graph");
+  const std::string op = "LeakyRelu";
+  const auto at = std::search(payload.begin(), payload.end(), op.begin(), op.end());
+  ASSERT_NE(at, payload.end());
+  *(at + 5) = 'X';  // "LeakyXelu"
+  expect_error_containing(
+      [&] { deserialize_model(seal_artifact(kModelGraphArtifactKind, kModelGraphFormatVersion, payload), "op.fhm"); },
+      "op.fhm holds an invalid model graph: node 'act' uses the op 'LeakyXelu'");
+  ModelGraph unknown = small_graph();
+  unknown.nodes[1].op = "Swish";
+  EXPECT_THROW(serialize_model_graph(unknown), Error);
 }
 
 }  // namespace

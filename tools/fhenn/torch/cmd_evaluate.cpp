@@ -30,8 +30,18 @@ struct EvaluateCommand {
   std::string json;
 };
 
-// The float model's accuracy (float32, as trained); none for a QAT model, whose quantized model is the model.
+// The float model's accuracy (float32 as trained; a model graph's float reference, in double); none for a QAT
+// model, whose quantized model is the model.
 std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set) {
+  if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
+    const compiler::Graph built = compiler::Graph::build(*graph);
+    const size_t output = built.tensor_index(built.outputs().front());
+    size_t correct = 0;
+    for (size_t r = 0; r < set.size(); ++r) {
+      correct += compiler::predicted_class(built.evaluate(set.features.row(r))[output].values) == set.labels[r];
+    }
+    return static_cast<double>(correct) / static_cast<double>(set.size());
+  }
   const auto* float_model = std::get_if<compiler::FloatMlp>(&model);
   if (float_model == nullptr) return std::nullopt;
   return nn::accuracy(nn::forward_of(nn::import_float_mlp(*float_model)), set);

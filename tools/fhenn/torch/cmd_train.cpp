@@ -1,5 +1,5 @@
 // `fhenn train`: trains a fully connected classifier (float, or quantization-aware with --qat), optionally pruned,
-// and saves it as a torch-free model file.
+// or a network from a JSON architecture (--arch), and saves it as a torch-free model file.
 #include <iostream>
 #include <memory>
 
@@ -7,6 +7,7 @@
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/progress.hpp"
 #include "fhenn/compiler/model_io.hpp"
+#include "fhenn/nn/graph_net.hpp"
 #include "fhenn/nn/mlp.hpp"
 #include "fhenn/nn/qat_training.hpp"
 #include "output.hpp"
@@ -17,6 +18,7 @@ namespace {
 
 struct TrainCommand {
   DataOptions data;
+  std::string arch;
   std::vector<int> hidden = {100, 100};
   nn::TrainOptions train;
   std::optional<int> prune;
@@ -88,12 +90,57 @@ void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
   }
 }
 
+// --arch: a network from a JSON architecture, trained in float and saved as a model graph.
+void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
+  FHENN_CHECK(!c.qat && !c.prune && !c.standardize,
+              "--arch trains in float, unpruned, on the data as it is: "
+              "quantization-aware training, pruning and --standardize are for the fully connected networks of "
+              "--hidden (compile the trained graph with post-training quantization: fhenn compile --n-bits ...)");
+  const nn::Architecture architecture = nn::read_architecture(c.arch);
+  nn::TrainOptions options = c.train;
+  options.label = "train " + c.arch;
+  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, options);
+  const auto forward = [&trained](const torch::Tensor& x) { return trained.net.forward(x); };
+  const double train_accuracy = nn::accuracy(forward, data.train);
+  const double test_accuracy = nn::accuracy(forward, data.test);
+  const compiler::ModelGraph graph = trained.net.to_model_graph();
+  const compiler::Graph built = compiler::Graph::build(graph);
+  const int classes = static_cast<int>(built.shape(built.tensor_index(built.outputs().front()))[0]);
+  FHENN_CHECK(classes >= data.num_classes, c.arch, " gives ", classes, " scores but the data has ", data.num_classes,
+              " classes: set the last linear layer's out_features to ", data.num_classes);
+  compiler::save_model(graph, c.out);
+  std::ostream& text = c.json == "-" ? std::cerr : std::cout;
+  text << "trained " << c.arch << " (" << graph.nodes.size() << " layers) on " << data.train.size() << " samples in "
+       << ProgressBar::format_duration(trained.training.seconds) << "\n"
+       << "final loss " << trained.training.final_loss << ", train accuracy " << percent(train_accuracy)
+       << ", test accuracy " << percent(test_accuracy) << " (" << data.test.size() << " samples)\nsaved " << c.out
+       << "\n";
+  if (!c.json.empty()) {
+    write_json({{"model", c.out},
+                {"arch", c.arch},
+                {"data", c.data.to_json()},
+                {"input_size", data.num_features},
+                {"classes", classes},
+                {"epochs", c.train.epochs},
+                {"batch_size", c.train.batch_size},
+                {"seed", c.train.seed},
+                {"train_accuracy", train_accuracy},
+                {"test_accuracy", test_accuracy},
+                {"seconds", trained.training.seconds}},
+               c.json);
+  }
+}
+
 void run_train(TrainCommand c) {
   c.train.schedule = nn::parse_lr_schedule(c.lr_schedule);
   FHENN_CHECK(!(c.qat && c.standardize),
               "--standardize is for float training: a quantization-aware network sets its input range with "
               "--input-range (data: calibrated on the training set)");
   const auto data = c.data.load();
+  if (!c.arch.empty()) {
+    run_train_architecture(c, data);
+    return;
+  }
   if (c.qat) {
     run_train_qat(c, data);
     return;
@@ -149,6 +196,11 @@ void setup_train(CLI::App& root) {
                                   "optionally pruned, and save it");
   auto c = std::make_shared<TrainCommand>();
   c->data.add_to(*cmd);
+  cmd->add_option("--arch", c->arch,
+                  "A JSON architecture instead of --hidden, e.g. {\"input\": [1, 8, 8], \"layers\": [{\"op\": "
+                  "\"conv\", \"out_channels\": 8, \"kernel\": 3, \"padding\": 1}, {\"op\": \"relu\"}, {\"op\": "
+                  "\"avgpool\", \"kernel\": 2}, {\"op\": \"flatten\"}, {\"op\": \"linear\", \"out_features\": 10}]} "
+                  "(docs/workflow.md lists the ops)");
   cmd->add_option("--hidden", c->hidden, "Hidden layer sizes, comma-separated (SimpleNet: 100,100)")
       ->delimiter(',')
       ->capture_default_str();

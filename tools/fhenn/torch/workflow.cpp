@@ -2,6 +2,7 @@
 #include "workflow.hpp"
 
 #include "fhenn/common/error.hpp"
+#include "fhenn/compiler/graph_compile.hpp"
 #include "fhenn/runtime/executor.hpp"
 
 namespace fhenn::cli {
@@ -109,11 +110,23 @@ compiler::PtqOptions BitsOptions::ptq() const {
 }
 
 int input_size_of(const AnyModel& model) {
-  return std::visit([](const auto& m) { return m.input_size; }, model);
+  if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
+    return static_cast<int>(compiler::Graph::build(*graph).input_features());
+  }
+  if (const auto* float_model = std::get_if<compiler::FloatMlp>(&model)) return float_model->input_size;
+  return std::get<compiler::QatMlp>(model).input_size;
 }
 
 int output_size_of(const AnyModel& model) {
-  return std::visit([](const auto& m) { return last_layer(m).out_features; }, model);
+  if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
+    const compiler::Graph built = compiler::Graph::build(*graph);
+    size_t outputs = 0;
+    for (const std::string& name : built.outputs())
+      outputs += ir::shape_elements(built.shape(built.tensor_index(name)));
+    return static_cast<int>(outputs);
+  }
+  if (const auto* float_model = std::get_if<compiler::FloatMlp>(&model)) return last_layer(*float_model).out_features;
+  return last_layer(std::get<compiler::QatMlp>(model)).out_features;
 }
 
 void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const std::string& model_path) {
@@ -125,6 +138,14 @@ void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const
 compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits) {
   if (const auto* float_model = std::get_if<compiler::FloatMlp>(&model)) {
     return compiler::compile_ptq(*float_model, data.train.features, bits.ptq());
+  }
+  if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
+    const compiler::PtqOptions ptq = bits.ptq();
+    compiler::GraphCompileOptions options;
+    options.n_bits = ptq.n_bits;
+    options.rounding_threshold_bits = ptq.rounding_threshold_bits;
+    options.input_quantization = ptq.input_quantization;
+    return compiler::compile_graph(compiler::Graph::build(*graph), data.train.features, options);
   }
   return compiler::compile_qat(std::get<compiler::QatMlp>(model), data.train.features);
 }

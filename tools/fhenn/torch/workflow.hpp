@@ -11,6 +11,7 @@
 
 #include "fhenn/compiler/compile.hpp"
 #include "fhenn/compiler/model.hpp"
+#include "fhenn/compiler/model_io.hpp"
 #include "fhenn/nn/dataset.hpp"
 
 namespace fhenn::cli {
@@ -40,7 +41,7 @@ struct BitsOptions {
   compiler::PtqOptions ptq() const;
 };
 
-using AnyModel = std::variant<compiler::FloatMlp, compiler::QatMlp>;
+using AnyModel = compiler::TrainedModel;
 
 int input_size_of(const AnyModel& model);
 int output_size_of(const AnyModel& model);

@@ -1,4 +1,4 @@
-// Saving and loading trained models (FloatMlp, QatMlp) as sealed artifacts, and checking them.
+// Saving and loading trained models (FloatMlp, QatMlp, model graphs) as sealed artifacts, and checking them.
 #pragma once
 
 #include <filesystem>
@@ -9,6 +9,7 @@
 
 #include "fhenn/common/bytes.hpp"
 #include "fhenn/compiler/dequantization.hpp"
+#include "fhenn/compiler/graph.hpp"
 #include "fhenn/compiler/model.hpp"
 
 namespace fhenn::compiler {
@@ -25,15 +26,19 @@ void validate_model(const FloatMlp& model);
 void validate_model(const QatMlp& model);
 void validate_quantizer(const quant::UniformQuantizer& q, const std::string& tensor);
 
+// What `fhenn train` writes: a fully connected float or QAT network, or a model graph (graph_io.hpp).
+using TrainedModel = std::variant<FloatMlp, QatMlp, ModelGraph>;
+
 void save_model(const FloatMlp& model, const std::filesystem::path& path);
 void save_model(const QatMlp& model, const std::filesystem::path& path);
-// Either kind, told apart by the artifact's kind; validated. Throws fhenn::Error for a missing, truncated,
+void save_model(const ModelGraph& model, const std::filesystem::path& path);
+// Any kind, told apart by the artifact's kind; validated. Throws fhenn::Error for a missing, truncated,
 // corrupted or invalid file, or a file of another kind.
-std::variant<FloatMlp, QatMlp> load_model(const std::filesystem::path& path);
+TrainedModel load_model(const std::filesystem::path& path);
 
 std::vector<uint8_t> serialize_model(const FloatMlp& model);
 std::vector<uint8_t> serialize_model(const QatMlp& model);
-std::variant<FloatMlp, QatMlp> deserialize_model(std::span<const uint8_t> bytes, const std::string& what);
+TrainedModel deserialize_model(std::span<const uint8_t> bytes, const std::string& what);
 
 // Pieces shared with the compiled-model artifact.
 void write_quantizer(ByteWriter& out, const quant::UniformQuantizer& q);
