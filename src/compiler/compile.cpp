@@ -44,11 +44,7 @@ std::vector<double> ClientQuantization::dequantize(std::span<const int64_t> valu
 
 CompiledModel compile_ptq(const FloatMlp& model, const Matrix& calibration, const PtqOptions& options) {
   validate_model(model);
-  GraphCompileOptions graph_options;
-  graph_options.n_bits = options.n_bits;
-  graph_options.rounding_threshold_bits = options.rounding_threshold_bits;
-  graph_options.input_quantization = options.input_quantization;
-  return compile_graph(Graph::build(mlp_graph(model)), calibration, graph_options);
+  return compile_graph(Graph::build(mlp_graph(model)), calibration, graph_options(options));
 }
 
 CompiledModel compile_qat(const QatMlp& model, const Matrix& inputs_for_ranges) {

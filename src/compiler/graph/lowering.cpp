@@ -219,6 +219,14 @@ EncodedTensor LoweringContext::requantized(const std::string& name, const Encode
       name, value, [](double x) { return x; }, true, target);
 }
 
+GraphCompileOptions graph_options(const PtqOptions& options) {
+  GraphCompileOptions graph;
+  graph.n_bits = options.n_bits;
+  graph.rounding_threshold_bits = options.rounding_threshold_bits;
+  graph.input_quantization = options.input_quantization;
+  return graph;
+}
+
 CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const GraphCompileOptions& options) {
   quant::validate(options.n_bits);
   if (options.rounding_threshold_bits) {

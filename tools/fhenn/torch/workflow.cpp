@@ -140,12 +140,8 @@ compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& 
     return compiler::compile_ptq(*float_model, data.train.features, bits.ptq());
   }
   if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
-    const compiler::PtqOptions ptq = bits.ptq();
-    compiler::GraphCompileOptions options;
-    options.n_bits = ptq.n_bits;
-    options.rounding_threshold_bits = ptq.rounding_threshold_bits;
-    options.input_quantization = ptq.input_quantization;
-    return compiler::compile_graph(compiler::Graph::build(*graph), data.train.features, options);
+    return compiler::compile_graph(compiler::Graph::build(*graph), data.train.features,
+                                   compiler::graph_options(bits.ptq()));
   }
   return compiler::compile_qat(std::get<compiler::QatMlp>(model), data.train.features);
 }

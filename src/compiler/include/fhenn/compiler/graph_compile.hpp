@@ -17,4 +17,7 @@ namespace fhenn::compiler {
 // Throws fhenn::Error naming the node for what the circuit cannot hold.
 CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const GraphCompileOptions& options);
 
+// The same options for a graph (the input quantization as the PTQ options say, not the graph's default).
+GraphCompileOptions graph_options(const PtqOptions& options);
+
 }  // namespace fhenn::compiler
