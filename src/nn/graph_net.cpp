@@ -187,6 +187,12 @@ Architecture read_architecture(const std::filesystem::path& path) {
   return parse_architecture(std::string(bytes.begin(), bytes.end()), "architecture '" + path.string() + "'");
 }
 
+size_t output_features(const Architecture& architecture) {
+  std::vector<size_t> shape = architecture.input;
+  for (const LayerSpec& spec : architecture.layers) shape = output_shape(spec, shape, spec.op);
+  return shape.size() == 1 ? shape[0] : shape[0] * shape[1] * shape[2];
+}
+
 GraphNet::GraphNet(Architecture architecture, uint64_t seed) : architecture_(std::move(architecture)) {
   SplitMix64 rng(derive_seed(seed, kInitStream));
   std::map<std::string, int> counts;

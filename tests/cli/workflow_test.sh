@@ -104,6 +104,9 @@ awk -v f="$(json_number cnn_eval.json fp32_accuracy)" -v q="$(json_number cnn_ev
 echo '{"input": [1, 8, 8], "layers": [{"op": "linear", "out_features": 10}]}' > flat.json
 "$fhenn" train --data digits --arch flat.json --out x.fhm 2> arch_error.txt && fail "cnn: a bad architecture trained"
 grep -q 'add {"op": "flatten"} before it' arch_error.txt || fail "cnn: the architecture error names no fix"
+sed 's/"out_features": 10/"out_features": 4/' cnn.json > four.json
+"$fhenn" train --data digits --arch four.json --out x.fhm 2> classes_error.txt && fail "cnn: 4 scores for 10 classes"
+grep -q "gives 4 scores but the data has 10 classes" classes_error.txt || fail "cnn: the class error is unclear"
 
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt

@@ -97,6 +97,9 @@ void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
               "quantization-aware training, pruning and --standardize are for the fully connected networks of "
               "--hidden (compile the trained graph with post-training quantization: fhenn compile --n-bits ...)");
   const nn::Architecture architecture = nn::read_architecture(c.arch);
+  const auto classes = static_cast<int>(nn::output_features(architecture));
+  FHENN_CHECK(classes >= data.num_classes, c.arch, " gives ", classes, " scores but the data has ", data.num_classes,
+              " classes: set the last linear layer's out_features to ", data.num_classes);
   nn::TrainOptions options = c.train;
   options.label = "train " + c.arch;
   const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, options);
@@ -104,10 +107,6 @@ void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
   const double train_accuracy = nn::accuracy(forward, data.train);
   const double test_accuracy = nn::accuracy(forward, data.test);
   const compiler::ModelGraph graph = trained.net.to_model_graph();
-  const compiler::Graph built = compiler::Graph::build(graph);
-  const int classes = static_cast<int>(built.shape(built.tensor_index(built.outputs().front()))[0]);
-  FHENN_CHECK(classes >= data.num_classes, c.arch, " gives ", classes, " scores but the data has ", data.num_classes,
-              " classes: set the last linear layer's out_features to ", data.num_classes);
   compiler::save_model(graph, c.out);
   std::ostream& text = c.json == "-" ? std::cerr : std::cout;
   text << "trained " << c.arch << " (" << graph.nodes.size() << " layers) on " << data.train.size() << " samples in "

@@ -41,6 +41,8 @@ struct Architecture {
 // file), the layer, the field and the fix.
 Architecture parse_architecture(const std::string& json_text, const std::string& what);
 Architecture read_architecture(const std::filesystem::path& path);
+// The number of scores a (checked) architecture gives.
+size_t output_features(const Architecture& architecture);
 
 // The network of an architecture with its weights, initialised as torch does (uniform in +-1/sqrt(fan_in)) from
 // fhenn's portable generator: a seed gives the same network on every machine.
