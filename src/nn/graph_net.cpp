@@ -19,36 +19,51 @@ constexpr int64_t kMaxKernel = 64;
 constexpr size_t kMaxLayers = 256;
 constexpr size_t kMaxArchitectureBytes = 1 << 20;
 
-// The ops of an architecture: their fields, and the model graph op of the activations.
-const std::map<std::string, std::set<std::string>>& op_fields() {
-  static const std::map<std::string, std::set<std::string>> fields = {
-      {"conv", {"out_channels", "kernel", "stride", "padding", "groups"}},
-      {"linear", {"out_features"}},
-      {"avgpool", {"kernel", "stride"}},
-      {"maxpool", {"kernel", "stride"}},
-      {"flatten", {}},
-      {"relu", {}},
-      {"leaky_relu", {"alpha"}},
-      {"sigmoid", {}},
-      {"tanh", {}},
-      {"gelu", {}},
-      {"silu", {}},
-      {"hardswish", {}},
-      {"softplus", {}},
-      {"identity", {}},
-  };
-  return fields;
-}
+// The activations: the model graph's op for each, and its torch function (alpha: LeakyRelu's slope).
+struct ActivationOp {
+  const char* name;
+  const char* graph_op;
+  torch::Tensor (*apply)(const torch::Tensor& x, double alpha);
+};
 
-const std::map<std::string, std::string>& activation_ops() {
-  static const std::map<std::string, std::string> ops = {
-      {"relu", "Relu"},           {"leaky_relu", "LeakyRelu"},
-      {"sigmoid", "Sigmoid"},     {"tanh", "Tanh"},
-      {"gelu", "Gelu"},           {"silu", "Silu"},
-      {"hardswish", "HardSwish"}, {"softplus", "Softplus"},
-      {"identity", "Identity"},
+const std::vector<ActivationOp>& activation_ops() {
+  static const std::vector<ActivationOp> ops = {
+      {"relu", "Relu", [](const torch::Tensor& x, double) { return torch::relu(x); }},
+      {"leaky_relu", "LeakyRelu", [](const torch::Tensor& x, double alpha) { return torch::leaky_relu(x, alpha); }},
+      {"sigmoid", "Sigmoid", [](const torch::Tensor& x, double) { return torch::sigmoid(x); }},
+      {"tanh", "Tanh", [](const torch::Tensor& x, double) { return torch::tanh(x); }},
+      {"gelu", "Gelu", [](const torch::Tensor& x, double) { return torch::gelu(x); }},
+      {"silu", "Silu", [](const torch::Tensor& x, double) { return torch::silu(x); }},
+      {"hardswish", "HardSwish", [](const torch::Tensor& x, double) { return torch::hardswish(x); }},
+      {"softplus", "Softplus", [](const torch::Tensor& x, double) { return torch::softplus(x); }},
+      {"identity", "Identity", [](const torch::Tensor& x, double) { return x; }},
   };
   return ops;
+}
+
+// The activation named `op`, or nullptr.
+const ActivationOp* find_activation(const std::string& op) {
+  for (const ActivationOp& a : activation_ops()) {
+    if (op == a.name) return &a;
+  }
+  return nullptr;
+}
+
+// The ops of an architecture and their fields: the layers with weights or windows, then the activations.
+const std::map<std::string, std::set<std::string>>& op_fields() {
+  static const std::map<std::string, std::set<std::string>> fields = [] {
+    std::map<std::string, std::set<std::string>> all = {
+        {"conv", {"out_channels", "kernel", "stride", "padding", "groups"}},
+        {"linear", {"out_features"}},
+        {"avgpool", {"kernel", "stride"}},
+        {"maxpool", {"kernel", "stride"}},
+        {"flatten", {}},
+    };
+    for (const ActivationOp& a : activation_ops())
+      all[a.name] = std::string(a.name) == "leaky_relu" ? std::set<std::string>{"alpha"} : std::set<std::string>{};
+    return all;
+  }();
+  return fields;
 }
 
 std::string known_ops() {
@@ -232,22 +247,8 @@ torch::Tensor GraphNet::forward(const torch::Tensor& x) const {
       h = torch::max_pool2d(h, s.kernel, s.stride);
     } else if (s.op == "flatten") {
       h = h.flatten(1);
-    } else if (s.op == "relu") {
-      h = torch::relu(h);
-    } else if (s.op == "leaky_relu") {
-      h = torch::leaky_relu(h, s.alpha);
-    } else if (s.op == "sigmoid") {
-      h = torch::sigmoid(h);
-    } else if (s.op == "tanh") {
-      h = torch::tanh(h);
-    } else if (s.op == "gelu") {
-      h = torch::gelu(h);
-    } else if (s.op == "silu") {
-      h = torch::silu(h);
-    } else if (s.op == "hardswish") {
-      h = torch::hardswish(h);
-    } else if (s.op == "softplus") {
-      h = torch::softplus(h);
+    } else {
+      h = find_activation(s.op)->apply(h, s.alpha);
     }
   }
   return h;
@@ -285,7 +286,7 @@ compiler::ModelGraph GraphNet::to_model_graph() const {
     } else if (s.op == "flatten") {
       node.op = "Flatten";
     } else {
-      node.op = activation_ops().at(s.op);
+      node.op = find_activation(s.op)->graph_op;
       if (s.op == "leaky_relu") node.floats["alpha"] = s.alpha;
     }
     if (layer.weight.defined()) {

@@ -130,8 +130,9 @@ int output_size_of(const AnyModel& model) {
 }
 
 void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const std::string& model_path) {
-  FHENN_CHECK(input_size_of(model) == data.num_features, "the model ", model_path, " reads ", input_size_of(model),
-              " features but the data has ", data.num_features);
+  const int inputs = input_size_of(model);
+  FHENN_CHECK(inputs == data.num_features, "the model ", model_path, " reads ", inputs, " features but the data has ",
+              data.num_features);
   check_labels_below(data, output_size_of(model), "the model " + model_path);
 }
 
