@@ -20,6 +20,16 @@ void write_json(const nlohmann::json& value, const std::string& path) {
   file << value.dump(2) << '\n';
 }
 
+std::string cpu_model() {
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (line.rfind("model name", 0) != 0) continue;
+    const size_t colon = line.find(':');
+    if (colon != std::string::npos && colon + 2 <= line.size()) return line.substr(colon + 2);
+  }
+  return "unknown CPU";
+}
+
 std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows) {
   std::vector<size_t> widths(header.size(), 3);
   for (size_t c = 0; c < header.size(); ++c) widths[c] = std::max(widths[c], header[c].size());

@@ -14,6 +14,9 @@ void write_json(const nlohmann::json& value, const std::string& path);
 // Renders a markdown table (header row, separator, rows) with columns padded to equal width.
 std::string markdown_table(const std::vector<std::string>& header, const std::vector<std::vector<std::string>>& rows);
 
+// The CPU's model name as /proc/cpuinfo gives it (lscpu's "Model name"), or "unknown CPU".
+std::string cpu_model();
+
 // Formats a fraction as a percentage with two decimals ("95.40%").
 std::string percent(double fraction);
 

@@ -2,6 +2,7 @@
 #include <algorithm>
 
 #include "fhenn/common/error.hpp"
+#include "fhenn/common/parallel.hpp"
 #include "fhenn/compiler/graph_compile.hpp"
 #include "fhenn/compiler/graph_ops.hpp"
 #include "fhenn/compiler/tabulate.hpp"
@@ -11,6 +12,9 @@
 
 namespace fhenn::compiler {
 namespace {
+
+// Seen rounding ranges are measured on at most this many calibration samples (their integers are held in memory).
+constexpr size_t kSeenRoundingSamples = 10000;
 
 // Every tensor's minimum and maximum over the calibration set, from the float reference.
 std::vector<quant::TensorStatistics> calibrate(const Graph& graph, const Matrix& calibration) {
@@ -155,6 +159,38 @@ ir::NodeId LoweringContext::rounded(const EncodedTensor& acc, int shift) {
   return it->second;
 }
 
+void LoweringContext::set_calibration_inputs(std::vector<int64_t> rows, size_t samples) {
+  calibration_inputs_ = std::move(rows);
+  calibration_samples_ = samples;
+}
+
+ir::Range LoweringContext::seen_range(ir::NodeId node) const {
+  FHENN_CHECK(calibration_samples_ > 0, "seen ranges need the calibration inputs");
+  // The circuit up to `node`, with `node` as its output.
+  const auto& built = builder_.nodes();
+  std::vector<ir::Node> prefix(built.begin(), built.begin() + static_cast<std::ptrdiff_t>(node) + 1);
+  prefix.push_back(ir::Node{"seen", {node}, built[node].width, ir::OutputOp{}, {}});
+  const ir::Circuit circuit = ir::Circuit::from_nodes(std::move(prefix));
+  const int threads = default_thread_count();
+  std::vector<std::vector<int64_t>> values(static_cast<size_t>(threads),
+                                           std::vector<int64_t>(circuit.node_values_size()));
+  std::vector<std::optional<ir::Range>> seen(static_cast<size_t>(threads));
+  const size_t width = circuit.input_width();
+  parallel_for(calibration_samples_, threads, [&](size_t row, int worker) {
+    auto& node_values = values[static_cast<size_t>(worker)];
+    ir::evaluate_nodes(circuit, std::span(calibration_inputs_).subspan(row * width, width), node_values);
+    for (int64_t v : ir::node_slice(circuit, node, node_values)) {
+      auto& range = seen[static_cast<size_t>(worker)];
+      range = range ? range->hull({v, v}) : ir::Range{v, v};
+    }
+  });
+  std::optional<ir::Range> all;
+  for (const auto& r : seen) {
+    if (r) all = all ? all->hull(*r) : *r;
+  }
+  return *all;
+}
+
 void LoweringContext::record_linear_op(ir::NodeId node, const EncodedTensor& in, int weight_bits) {
   LinearOpFacts facts{builder_.nodes()[node].name, 0, 0, weight_bits};
   const size_t channels = in.is_per_channel() ? in.channel_quantizers.size() : 1;
@@ -175,8 +211,10 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
   if (in.is_accumulator() && in.rounding_shift) {
     shift = *in.rounding_shift;  // trained with the network (rounding-aware QAT)
   } else if (in.is_accumulator() && options_.rounding_threshold_bits) {
-    // Keep the most significant bits of the accumulator's worst-case range (the reference's rounding).
-    const ir::Range bound = hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
+    // Keep the most significant bits of the accumulator's range (the reference's rounding keeps those it saw).
+    const ir::Range bound = options_.rounding_ranges == RangeMeasure::seen
+                                ? seen_range(in.node)
+                                : hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
     shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
   }
   if (shift > 0) operand = rounded(in, shift);
@@ -223,6 +261,7 @@ GraphCompileOptions graph_options(const PtqOptions& options) {
   GraphCompileOptions graph;
   graph.n_bits = options.n_bits;
   graph.rounding_threshold_bits = options.rounding_threshold_bits;
+  graph.rounding_ranges = options.rounding_ranges;
   graph.input_quantization = options.input_quantization;
   return graph;
 }
@@ -241,6 +280,12 @@ CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const
   compiled.rounding_threshold_bits = options.rounding_threshold_bits;
   for (size_t t = 0, offset = 0; t < graph.inputs().size(); offset += ir::shape_elements(graph.inputs()[t++].shape)) {
     encoded[t] = add_graph_input(context, calibration, t, offset, compiled.client);
+  }
+  if (options.rounding_ranges == RangeMeasure::seen) {
+    const size_t samples = std::min(calibration.rows, kSeenRoundingSamples);
+    Matrix head(samples, calibration.cols);
+    std::copy_n(calibration.values.begin(), samples * calibration.cols, head.values.begin());
+    context.set_calibration_inputs(compiled.client.quantize_rows(head), samples);
   }
   for (size_t k = 0; k < graph.nodes().size(); ++k) {
     const size_t tensor = graph.inputs().size() + k;

@@ -4,13 +4,10 @@
 #include <memory>
 
 #include "command.hpp"
-#include "demo_pipeline.hpp"
 #include "encrypted_evaluation.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/parallel.hpp"
-#include "fhenn/common/progress.hpp"
 #include "fhenn/compiler/model_io.hpp"
-#include "fhenn/nn/mlp.hpp"
 #include "output.hpp"
 #include "plan_options.hpp"
 #include "workflow.hpp"
@@ -30,64 +27,23 @@ struct EvaluateCommand {
   std::string json;
 };
 
-// The float model's accuracy (float32 as trained; a model graph's float reference, in double); none for a QAT
-// model, whose quantized model is the model.
-std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set) {
-  if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
-    const compiler::Graph built = compiler::Graph::build(*graph);
-    const size_t output = built.tensor_index(built.outputs().front());
-    size_t correct = 0;
-    for (size_t r = 0; r < set.size(); ++r) {
-      correct += compiler::predicted_class(built.evaluate(set.features.row(r))[output].values) == set.labels[r];
-    }
-    return static_cast<double>(correct) / static_cast<double>(set.size());
-  }
-  const auto* float_model = std::get_if<compiler::FloatMlp>(&model);
-  if (float_model == nullptr) return std::nullopt;
-  return nn::accuracy(nn::forward_of(nn::import_float_mlp(*float_model)), set);
-}
-
 nlohmann::json optional_json(const std::optional<double>& v) {
   return v ? nlohmann::json(*v) : nlohmann::json();
 }
 
 // The simulated accuracy on the whole test set and the encrypted one on its first `c.encrypted` samples, printed
 // and as JSON fields.
-nlohmann::json evaluate_encrypted(const EvaluateCommand& c, const compiler::CompiledModel& compiled,
+nlohmann::json encrypted_rows(const EvaluateCommand& c, const compiler::CompiledModel& compiled,
                                   const nn::Dataset& data, std::vector<std::vector<std::string>>& rows,
                                   std::ostream& text) {
   const int threads = c.threads > 0 ? c.threads : default_thread_count();
-  const size_t samples = std::min(c.encrypted, data.test.size());
-  const deploy::Deployment deployment = plan_demo_deployment(compiled, data.train.features, c.plan.options());
-  const auto& plan = deployment.server.plan;
-  auto rng = tfhe::Csprng::from_os();
-  const ClientKeys keys = generate_client_keys(deployment, rng, threads);
-  const nn::LabelledSet encrypted_set = head(data.test, samples);
-  const EncryptedRun encrypted = run_encrypted(deployment, keys, encrypted_set, rng, threads);
-  const auto [clear, simulated] = clear_and_simulated_classes(compiled, deployment, data.test, c.seed, threads);
-  const double simulated_accuracy = accuracy_of(simulated, data.test.labels);
-  const double encrypted_accuracy = accuracy_of(encrypted.classes, encrypted_set.labels);
-  const double encrypted_vs_clear = agreement(encrypted.classes, clear, samples);
-  rows.push_back({"simulated (noise model)", percent(simulated_accuracy)});
-  rows.push_back({"encrypted (TFHE, first " + std::to_string(samples) + ")",
-                  percent(encrypted_accuracy) + " (" + percent(encrypted_vs_clear) + " same class as in the clear)"});
-  text << "encrypted: " << ProgressBar::format_duration(encrypted.seconds_per_sample) << " per sample on " << threads
-       << " threads (" << plan.bootstraps_per_sample << " bootstraps each, widest lookup " << plan.max_index_bits
-       << " bits, parameter set " << plan.params.name << "), key generation "
-       << ProgressBar::format_duration(keys.seconds) << ", evaluation keys " << keys.evaluation_bytes.size() / 1e6
-       << " MB, " << encrypted.ciphertext_bytes_per_sample / 1e3 << " kB of ciphertext per sample\n";
-  return {{"simulated_accuracy", simulated_accuracy},
-          {"encrypted_accuracy", encrypted_accuracy},
-          {"encrypted_samples", samples},
-          {"agreement_encrypted_vs_clear", encrypted_vs_clear},
-          {"lookups_per_sample", plan.bootstraps_per_sample},
-          {"max_lookup_input_bits", plan.max_index_bits},
-          {"parameter_set", plan.params.name},
-          {"seconds_per_sample", encrypted.seconds_per_sample},
-          {"threads", threads},
-          {"keygen_seconds", keys.seconds},
-          {"evaluation_key_bytes", keys.evaluation_bytes.size()},
-          {"ciphertext_bytes_per_sample", encrypted.ciphertext_bytes_per_sample}};
+  const EncryptedEvaluation e = evaluate_encrypted(compiled, data, c.encrypted, c.plan.options(), threads, c.seed);
+  rows.push_back({"simulated (noise model)", percent(e.simulated_accuracy)});
+  rows.push_back({"encrypted (TFHE, first " + std::to_string(e.encrypted_samples) + ")",
+                  percent(e.encrypted_accuracy) + " (" + percent(e.agreement_encrypted_vs_clear) +
+                      " same class as in the clear)"});
+  text << e.summary() << "\n";
+  return e.to_json();
 }
 
 void run_evaluate(const EvaluateCommand& c) {
@@ -105,7 +61,7 @@ void run_evaluate(const EvaluateCommand& c) {
                                                 {"quantized (fake quantization)", percent(quantized)},
                                                 {"circuit in the clear", percent(circuit)}};
   nlohmann::json encrypted;
-  if (c.encrypted > 0) encrypted = evaluate_encrypted(c, compiled, data, rows, text);
+  if (c.encrypted > 0) encrypted = encrypted_rows(c, compiled, data, rows, text);
   text << "accuracy on the " << data.test.size() << " test samples\n"
        << markdown_table({"model", "accuracy"}, rows) << "accumulator size " << compiled.report.accumulator_bits
        << " bits (" << (c.compiled.empty() ? "compiled now" : c.compiled) << ", " << compiled.source << ")\n";

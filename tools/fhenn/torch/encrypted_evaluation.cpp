@@ -2,6 +2,10 @@
 #include "encrypted_evaluation.hpp"
 
 #include <algorithm>
+#include <sstream>
+
+#include "demo_pipeline.hpp"
+#include "fhenn/common/progress.hpp"
 
 #include "fhenn/deploy/server.hpp"
 #include "fhenn/runtime/executor.hpp"
@@ -71,6 +75,57 @@ ClearAndSimulated clear_and_simulated_classes(const compiler::CompiledModel& com
   const auto simulated =
       client.predictions_from_outputs(simulator.run_batch(compiled.circuit, quantized).values, set.size());
   return {clear.classes, simulated.classes};
+}
+
+nlohmann::json EncryptedEvaluation::to_json() const {
+  return {{"simulated_accuracy", simulated_accuracy},
+          {"encrypted_accuracy", encrypted_accuracy},
+          {"encrypted_samples", encrypted_samples},
+          {"agreement_encrypted_vs_clear", agreement_encrypted_vs_clear},
+          {"lookups_per_sample", lookups_per_sample},
+          {"max_lookup_input_bits", max_lookup_input_bits},
+          {"parameter_set", parameter_set},
+          {"seconds_per_sample", seconds_per_sample},
+          {"threads", threads},
+          {"keygen_seconds", keygen_seconds},
+          {"evaluation_key_bytes", evaluation_key_bytes},
+          {"ciphertext_bytes_per_sample", ciphertext_bytes_per_sample}};
+}
+
+std::string EncryptedEvaluation::summary() const {
+  std::ostringstream out;
+  out << "encrypted: " << ProgressBar::format_duration(seconds_per_sample) << " per sample on " << threads
+      << " threads (" << lookups_per_sample << " bootstraps each, widest lookup " << max_lookup_input_bits
+      << " bits, parameter set " << parameter_set << "), key generation " << ProgressBar::format_duration(keygen_seconds)
+      << ", evaluation keys " << evaluation_key_bytes / 1e6 << " MB, " << ciphertext_bytes_per_sample / 1e3
+      << " kB of ciphertext per sample";
+  return out.str();
+}
+
+EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, const nn::Dataset& data,
+                                       size_t samples, const runtime::PlanOptions& plan, int threads, uint64_t seed) {
+  EncryptedEvaluation e;
+  e.threads = threads;
+  e.encrypted_samples = std::min(samples, data.test.size());
+  const deploy::Deployment deployment = plan_demo_deployment(compiled, data.train.features, plan);
+  const auto& engine = deployment.server.plan;
+  auto rng = tfhe::Csprng::from_os();
+  const ClientKeys keys = generate_client_keys(deployment, rng, threads);
+  const nn::LabelledSet encrypted_set = head(data.test, e.encrypted_samples);
+  const EncryptedRun encrypted = run_encrypted(deployment, keys, encrypted_set, rng, threads);
+  const auto [clear, simulated] = clear_and_simulated_classes(compiled, deployment, data.test, seed, threads);
+  e.circuit_accuracy = accuracy_of(clear, data.test.labels);
+  e.simulated_accuracy = accuracy_of(simulated, data.test.labels);
+  e.encrypted_accuracy = accuracy_of(encrypted.classes, encrypted_set.labels);
+  e.agreement_encrypted_vs_clear = agreement(encrypted.classes, clear, e.encrypted_samples);
+  e.lookups_per_sample = engine.bootstraps_per_sample;
+  e.max_lookup_input_bits = engine.max_index_bits;
+  e.parameter_set = engine.params.name;
+  e.seconds_per_sample = encrypted.seconds_per_sample;
+  e.keygen_seconds = keys.seconds;
+  e.evaluation_key_bytes = keys.evaluation_bytes.size();
+  e.ciphertext_bytes_per_sample = encrypted.ciphertext_bytes_per_sample;
+  return e;
 }
 
 }  // namespace fhenn::cli

@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <vector>
 
 #include "fhenn/compiler/compile.hpp"
@@ -47,5 +49,30 @@ struct ClearAndSimulated {
 ClearAndSimulated clear_and_simulated_classes(const compiler::CompiledModel& compiled,
                                               const deploy::Deployment& deployment, const nn::LabelledSet& set,
                                               uint64_t seed, int threads);
+
+// A compiled model planned for the engine (plan_demo_deployment), its keys generated, the first `samples` test
+// samples run encrypted and every test sample in the clear and simulated.
+struct EncryptedEvaluation {
+  double circuit_accuracy = 0.0;    // the whole test set, in the clear
+  double simulated_accuracy = 0.0;  // the whole test set, with the encryption's noise model
+  double encrypted_accuracy = 0.0;  // the first encrypted_samples
+  size_t encrypted_samples = 0;
+  double agreement_encrypted_vs_clear = 0.0;
+  size_t lookups_per_sample = 0;
+  int max_lookup_input_bits = 0;
+  std::string parameter_set;
+  double seconds_per_sample = 0.0;
+  int threads = 0;
+  double keygen_seconds = 0.0;
+  size_t evaluation_key_bytes = 0;
+  size_t ciphertext_bytes_per_sample = 0;
+
+  // The fields under the names of `fhenn evaluate --json` (all but circuit_accuracy).
+  nlohmann::json to_json() const;
+  // "encrypted: 0.3 s per sample on 2 threads (15 bootstraps each, ...), ...".
+  std::string summary() const;
+};
+EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, const nn::Dataset& data,
+                                       size_t samples, const runtime::PlanOptions& plan, int threads, uint64_t seed);
 
 }  // namespace fhenn::cli

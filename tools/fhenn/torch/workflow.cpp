@@ -3,6 +3,7 @@
 
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/graph_compile.hpp"
+#include "fhenn/nn/mlp.hpp"
 #include "fhenn/runtime/executor.hpp"
 
 namespace fhenn::cli {
@@ -85,6 +86,12 @@ void BitsOptions::add_to(CLI::App& command) {
   command.add_option("--rounding-bits", rounding_bits,
                      "Keep this many most significant bits of each accumulator before its table lookup");
   command
+      .add_option("--rounding-ranges", rounding_ranges,
+                  "--rounding-bits: of which range: 'worst-case' (every input reads its table exactly) or 'seen' "
+                  "(the range on the calibration set, the reference's: fewer bits dropped; plan with --ranges seen)")
+      ->check(CLI::IsMember({"worst-case", "seen"}))
+      ->capture_default_str();
+  command
       .add_option("--input-ranges", input_ranges,
                   "Post-training quantization of the inputs: 'shared' (one range for all, the reference's) or "
                   "'per-feature' (each feature its own scale and zero point, folded into the first layer's "
@@ -104,6 +111,7 @@ compiler::PtqOptions BitsOptions::ptq() const {
   quant::validate(options.n_bits);
   if (rounding_bits) FHENN_CHECK(*rounding_bits >= 1, "--rounding-bits must be at least 1, got ", *rounding_bits);
   options.rounding_threshold_bits = rounding_bits;
+  options.rounding_ranges = rounding_ranges == "seen" ? compiler::RangeMeasure::seen : compiler::RangeMeasure::worst_case;
   options.input_quantization =
       input_ranges == "shared" ? compiler::InputQuantization::per_tensor : compiler::InputQuantization::per_channel;
   return options;
@@ -152,6 +160,21 @@ void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn:
   FHENN_CHECK(compiled.client.inputs.size() == static_cast<size_t>(data.num_features), "the compiled model ", path,
               " reads ", compiled.client.inputs.size(), " features but the data has ", data.num_features);
   check_labels_below(data, static_cast<int>(compiled.client.outputs.size()), "the compiled model " + path);
+}
+
+std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set) {
+  if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
+    const compiler::Graph built = compiler::Graph::build(*graph);
+    const size_t output = built.tensor_index(built.outputs().front());
+    size_t correct = 0;
+    for (size_t r = 0; r < set.size(); ++r) {
+      correct += compiler::predicted_class(built.evaluate(set.features.row(r))[output].values) == set.labels[r];
+    }
+    return static_cast<double>(correct) / static_cast<double>(set.size());
+  }
+  const auto* float_model = std::get_if<compiler::FloatMlp>(&model);
+  if (float_model == nullptr) return std::nullopt;
+  return nn::accuracy(nn::forward_of(nn::import_float_mlp(*float_model)), set);
 }
 
 double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set) {

@@ -29,12 +29,13 @@ struct DataOptions {
   nlohmann::json to_json() const;
 };
 
-// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs, --rounding-bits R, and
-// --input-ranges per-feature|shared.
+// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs, --rounding-bits R,
+// --rounding-ranges worst-case|seen and --input-ranges per-feature|shared.
 struct BitsOptions {
   int n_bits = 3;
   std::optional<int> inputs, weights, activations, outputs;
   std::optional<int> rounding_bits;
+  std::string rounding_ranges = "worst-case";
   std::string input_ranges = "shared";
 
   void add_to(CLI::App& command);
@@ -55,6 +56,10 @@ compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& 
 // Throws fhenn::Error unless the circuit reads the data's features.
 void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn::Dataset& data,
                               const std::string& path);
+
+// The float model's accuracy (float32 as trained; a model graph's float reference, in double); none for a QAT
+// model, whose quantized model is the model.
+std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set);
 
 // Accuracy of the quantized model evaluated outside the circuit (fake quantization).
 double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set);

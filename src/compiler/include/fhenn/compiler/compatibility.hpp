@@ -8,11 +8,6 @@
 
 namespace fhenn::compiler {
 
-enum class RangeMeasure {
-  seen,        // the ranges seen on the calibration / input set (the reference's measure)
-  worst_case,  // the ranges guaranteed for every input (what an encrypted run needs to be exact)
-};
-
 struct PrecisionLimits {
   int lookup_input_bits = 8;  // the engine's table-lookup (bootstrap) precision
   RangeMeasure measure = RangeMeasure::worst_case;

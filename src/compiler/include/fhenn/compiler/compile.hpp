@@ -27,11 +27,19 @@ using quant::NBits;
 // such an input keeps one range.
 enum class InputQuantization { per_channel, per_tensor };
 
+// The ranges a measure reads: those seen on the calibration / input set (the reference's), or those guaranteed for
+// every input (what an encrypted run needs to be exact).
+enum class RangeMeasure { seen, worst_case };
+
 struct PtqOptions {
   NBits n_bits = NBits::uniform(3);
   // Keep this many most significant bits of every accumulator before its table lookup (Concrete ML documentation). The
   // shift is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
   std::optional<int> rounding_threshold_bits;
+  // The accumulator range the rounding keeps rounding_threshold_bits of: the worst case (every input reads its
+  // table exactly) or the range seen on the calibration set (the reference's: fewer low bits dropped, but an
+  // accumulator beyond it reads past its lookup's planned bits, so plan with seen ranges too).
+  RangeMeasure rounding_ranges = RangeMeasure::worst_case;
   // One range for all input features (the reference's), or one per feature.
   InputQuantization input_quantization = InputQuantization::per_tensor;
 };

@@ -49,6 +49,7 @@ struct EncodedTensor {
 struct GraphCompileOptions {
   quant::NBits n_bits = quant::NBits::uniform(3);
   std::optional<int> rounding_threshold_bits;  // keep this many bits of every accumulator a lookup reads
+  RangeMeasure rounding_ranges = RangeMeasure::worst_case;  // ... of its worst-case or its seen range
   InputQuantization input_quantization = InputQuantization::per_channel;
 };
 
@@ -67,8 +68,13 @@ class LoweringContext {
   quant::UniformQuantizer activation_quantizer(size_t tensor) const;
   // The Quant node that alone reads tensor `tensor` (not a graph output), or nullptr.
   const GraphNode* sole_quant_reader(size_t tensor) const;
+  // The calibration set as the circuit's input integers (the client's quantization), once the inputs are added:
+  // what seen_range evaluates.
+  void set_calibration_inputs(std::vector<int64_t> rows, size_t samples);
+  // The range node `node` of the circuit built so far takes over the calibration inputs (all elements).
+  ir::Range seen_range(ir::NodeId node) const;
   // A lookup per channel computing out.quantize(f(x)) from `in`. An accumulator is rounded first: by its trained
-  // shift, or to rounding_threshold_bits of its worst-case range; the round node "<tensor>.round" is shared by
+  // shift, or to rounding_threshold_bits of its worst-case or seen range (options().rounding_ranges); the round node "<tensor>.round" is shared by
   // the lookups that read it. `monotone`: f is non-decreasing (its tables may then be trimmed).
   EncodedTensor add_lookup(const std::string& name, const EncodedTensor& in, const std::function<double(double)>& f,
                            bool monotone, const quant::UniformQuantizer& out);
@@ -95,6 +101,8 @@ class LoweringContext {
   std::vector<std::vector<size_t>> readers_;  // per tensor, the nodes that read it
   std::map<std::pair<ir::NodeId, int>, ir::NodeId> round_nodes_;
   std::vector<LinearOpFacts> linear_ops_;
+  std::vector<int64_t> calibration_inputs_;  // samples x circuit input width
+  size_t calibration_samples_ = 0;
 };
 
 class GraphOp {
