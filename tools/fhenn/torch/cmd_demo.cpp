@@ -5,6 +5,7 @@
 #include "command.hpp"
 #include "demo_pipeline.hpp"
 #include "encrypted_evaluation.hpp"
+#include "examples.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/parallel.hpp"
 #include "fhenn/common/progress.hpp"
@@ -17,6 +18,7 @@ namespace fhenn::cli {
 namespace {
 
 struct DemoArgs {
+  std::string example;  // empty: the checkerboard
   size_t samples = 40;
   uint64_t seed = 2;  // a split whose test points the board's rule classifies at >= 95% (seed 1: 93.6%)
   int epochs = 0;
@@ -35,7 +37,38 @@ double float_baseline_accuracy(const nn::Dataset& data, uint64_t seed, int epoch
   return nn::accuracy(nn::forward_of(trained.model), data.test);
 }
 
+// --example NAME: one of the reference's examples (examples.hpp) end to end.
+void run_example_demo(const DemoArgs& a) {
+  const Example& example = find_example(a.example);
+  std::cout << "fhenn demo --example " << example.name << ": " << example.description << " on " << example.data.source
+            << ", from training to encrypted predictions\n\n";
+  ExampleOverrides overrides;
+  overrides.encrypted_samples = a.samples;
+  overrides.epochs = a.epochs;
+  overrides.threads = a.threads;
+  overrides.seed = a.seed;
+  overrides.plan = a.plan.options();
+  const ExampleResult r = run_example(example, overrides, std::cout);
+  const EncryptedEvaluation& e = r.evaluation;
+  const auto row = [](const std::string& what, size_t n, double acc, const std::string& agree) {
+    return std::vector<std::string>{what, std::to_string(n), percent(acc), agree};
+  };
+  std::cout << "\n"
+            << markdown_table({"predictions", "test samples", "accuracy", "same class as the clear circuit"},
+                              {row("float model (fp32)", r.test_samples, r.fp32_accuracy, "-"),
+                               row("circuit in the clear", r.test_samples, e.circuit_accuracy, "100.00%"),
+                               row("simulated (noise model)", r.test_samples, e.simulated_accuracy, "-"),
+                               row("encrypted (TFHE)", e.encrypted_samples, e.encrypted_accuracy,
+                                   percent(e.agreement_encrypted_vs_clear))})
+            << "\n" << e.summary() << "\nreference (Concrete ML): " << example.reference << "\n";
+  if (!a.json.empty()) write_json(r.to_json(), a.json);
+}
+
 void run_demo(const DemoArgs& a) {
+  if (!a.example.empty()) {
+    run_example_demo(a);
+    return;
+  }
   const int threads = a.threads > 0 ? a.threads : default_thread_count();
   std::cout << "fhenn demo: the checkerboard workflow from data to encrypted predictions\n\n";
 
@@ -146,9 +179,13 @@ void run_demo(const DemoArgs& a) {
 void setup_demo(CLI::App& root) {
   auto* cmd = root.add_subcommand("demo", "The checkerboard workflow from data to encrypted predictions");
   auto a = std::make_shared<DemoArgs>();
-  cmd->add_option("--samples", a->samples, "Test points to predict encrypted (all 500 are run in the clear)");
-  cmd->add_option("--seed", a->seed, "Seed of the data, the initial weights and the shuffling");
-  cmd->add_option("--epochs", a->epochs, "Training epochs (default: the demo configuration's)");
+  cmd->add_option("--example", a->example,
+                  "Run one of the reference's examples instead of the checkerboard: " + example_names() +
+                      " (fhenn experiment examples runs them all)");
+  cmd->add_option("--samples", a->samples, "Test points to predict encrypted (all 500 are run in the clear; --example: its test samples)");
+  cmd->add_option("--seed", a->seed, "Seed of the data, the initial weights and the shuffling (--example: of the simulated noise; the "
+                  "example's training seed is its own)");
+  cmd->add_option("--epochs", a->epochs, "Training epochs (default: the demo configuration's, or the example's)");
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");
   cmd->add_flag("--rounding", a->rounding,
                 "Run the network with rounding (3-bit activations, pruned to 20, accumulators rounded to 4 bits: "

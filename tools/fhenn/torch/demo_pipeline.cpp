@@ -9,10 +9,13 @@
 namespace fhenn::cli {
 deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
                                         const runtime::PlanOptions& options) {
+  if (options.ranges == runtime::RangeSource::seen) {
+    const auto seen = deploy::observe_ranges(compiled, train_features);
+    return deploy::make_deployment(compiled, options, &seen);
+  }
   try {
     return deploy::make_deployment(compiled, options);
   } catch (const Error&) {
-    if (options.ranges == runtime::RangeSource::seen) throw;
     auto seen_options = options;
     seen_options.ranges = runtime::RangeSource::seen;
     const auto seen = deploy::observe_ranges(compiled, train_features);

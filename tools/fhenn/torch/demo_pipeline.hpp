@@ -28,7 +28,8 @@ struct DemoModel {
 };
 
 // Plans a compiled model for the engine from worst-case ranges, or, when a lookup would then be wider than the
-// engine's 8 bits, from the ranges seen on the training features (as the reference sizes them).
+// engine's 8 bits or options.ranges asks for them, from the ranges seen on the training features (as the
+// reference sizes them).
 deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
                                         const runtime::PlanOptions& options);
 

@@ -82,6 +82,7 @@ nlohmann::json EncryptedEvaluation::to_json() const {
           {"encrypted_accuracy", encrypted_accuracy},
           {"encrypted_samples", encrypted_samples},
           {"agreement_encrypted_vs_clear", agreement_encrypted_vs_clear},
+          {"agreement_simulated_vs_clear", agreement_simulated_vs_clear},
           {"lookups_per_sample", lookups_per_sample},
           {"max_lookup_input_bits", max_lookup_input_bits},
           {"parameter_set", parameter_set},
@@ -118,6 +119,7 @@ EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, 
   e.simulated_accuracy = accuracy_of(simulated, data.test.labels);
   e.encrypted_accuracy = accuracy_of(encrypted.classes, encrypted_set.labels);
   e.agreement_encrypted_vs_clear = agreement(encrypted.classes, clear, e.encrypted_samples);
+  e.agreement_simulated_vs_clear = agreement(simulated, clear, clear.size());
   e.lookups_per_sample = engine.bootstraps_per_sample;
   e.max_lookup_input_bits = engine.max_index_bits;
   e.parameter_set = engine.params.name;

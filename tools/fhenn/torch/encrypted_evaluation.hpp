@@ -58,6 +58,7 @@ struct EncryptedEvaluation {
   double encrypted_accuracy = 0.0;  // the first encrypted_samples
   size_t encrypted_samples = 0;
   double agreement_encrypted_vs_clear = 0.0;
+  double agreement_simulated_vs_clear = 0.0;  // the whole test set: the rate the encrypted one should approach
   size_t lookups_per_sample = 0;
   int max_lookup_input_bits = 0;
   std::string parameter_set;
