@@ -41,11 +41,13 @@ assert rows["fashion-mlp"]["train_samples"] == 400 and rows["fashion-mlp"]["test
 PY
 
 # One example end to end as the demo runs it.
-"$fhenn" demo --example digits-cnn --epochs 1 --samples 2 --json demo.json > demo.txt
+"$fhenn" demo --example digits --epochs 1 --samples 2 --json demo.json > demo.txt
 grep -q "encrypted (TFHE)" demo.txt || fail "demo --example: no encrypted row"
 grep -q '"name": "digits-cnn"' demo.json || fail "demo --example: the JSON names no example"
 
 # An unknown example names the ones there are.
 "$fhenn" experiment examples --examples mnist 2> unknown.txt && fail "an unknown example ran"
 grep -q "choose one of iris-mlp, digits-cnn, fashion-mlp, fashion-cnn" unknown.txt || fail "unknown example: message"
+"$fhenn" demo --example fashion 2> ambiguous.txt && fail "an ambiguous example ran"
+grep -q "it starts several names" ambiguous.txt || fail "ambiguous example: message"
 echo "examples ok"

@@ -145,6 +145,37 @@ TEST(PtqCircuit, RoundingKeepsLookupInputsWithinTheThreshold) {
   }
 }
 
+// The reference's rounding keeps the top bits of the accumulator range it saw on the calibration set: never more
+// low bits dropped than from the worst case, here fewer (8 inputs seldom reach their extremes together), and the
+// circuit still computes the dense integer model with those shifts.
+TEST(PtqCircuit, SeenRoundingKeepsTheCalibrationRangeWithinTheThreshold) {
+  const FloatMlp model = random_float_mlp({8, 64, 64, 3}, 21);
+  const Matrix calibration = random_features(300, 8, 22);
+  PtqOptions options{NBits::uniform(4), 5};
+  const CompiledModel worst = compile_ptq(model, calibration, options);
+  options.rounding_ranges = RangeMeasure::seen;
+  const CompiledModel seen = compile_ptq(model, calibration, options);
+  const auto worst_shifts = testing::round_shifts_by_layer(worst.circuit);
+  const auto seen_shifts = testing::round_shifts_by_layer(seen.circuit);
+  ASSERT_EQ(seen_shifts.size(), worst_shifts.size());
+  int fewer = 0;
+  for (const auto& [layer, shift] : seen_shifts) {
+    EXPECT_LE(shift, worst_shifts.at(layer)) << layer;
+    fewer += shift < worst_shifts.at(layer);
+  }
+  EXPECT_GT(fewer, 0);
+  EXPECT_LE(seen.report.max_lookup_input_bits, 5);  // on the calibration set
+  EXPECT_GT(seen.report.worst_case_max_lookup_input_bits, 5);
+  const testing::DenseReference reference =
+      testing::dense_ptq_reference(model, calibration, options.n_bits, seen_shifts);
+  const Matrix test = random_features(100, 8, 23);
+  for (size_t row = 0; row < test.rows; ++row) {
+    ASSERT_EQ(runtime::run_clear(seen.circuit, seen.client.quantize(test.row(row))),
+              reference.output_integers(test.row(row)))
+        << "sample " << row;
+  }
+}
+
 TEST(PtqCircuit, RejectsBadInputs) {
   const FloatMlp model = random_float_mlp({2, 4, 2}, 1);
   EXPECT_THROW(compile_ptq(model, Matrix(0, 2), {}), Error);

@@ -83,10 +83,18 @@ std::string example_names() {
 }
 
 const Example& find_example(std::string_view name) {
+  const Example* found = nullptr;
+  size_t matches = 0;
   for (const Example& e : examples()) {
     if (e.name == name) return e;
+    if (e.name.rfind(name, 0) == 0) {
+      found = &e;
+      ++matches;
+    }
   }
-  throw Error(concat("no example '", name, "': choose one of ", example_names()));
+  FHENN_CHECK(matches == 1, "no example '", name, "'", matches > 1 ? " (it starts several names)" : "",
+              ": choose one of ", example_names());
+  return *found;
 }
 
 nlohmann::json ExampleResult::to_json() const {

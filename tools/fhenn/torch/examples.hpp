@@ -28,7 +28,8 @@ struct Example {
 
 // Every example, in the table's order.
 const std::vector<Example>& examples();
-// The example called `name`; throws fhenn::Error listing the names.
+// The example called `name`, or the only one whose name starts with it ("iris", "digits"); throws fhenn::Error
+// listing the names.
 const Example& find_example(std::string_view name);
 std::string example_names();
 
