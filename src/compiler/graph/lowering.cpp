@@ -283,9 +283,12 @@ CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const
   }
   if (options.rounding_ranges == RangeMeasure::seen) {
     const size_t samples = std::min(calibration.rows, kSeenRoundingSamples);
-    Matrix head(samples, calibration.cols);
-    std::copy_n(calibration.values.begin(), samples * calibration.cols, head.values.begin());
-    context.set_calibration_inputs(compiled.client.quantize_rows(head), samples);
+    const size_t width = compiled.client.inputs.size();
+    std::vector<int64_t> inputs(samples * width);
+    for (size_t row = 0; row < samples; ++row) {
+      compiled.client.quantize_into(calibration.row(row), std::span(inputs).subspan(row * width, width));
+    }
+    context.set_calibration_inputs(std::move(inputs), samples);
   }
   for (size_t k = 0; k < graph.nodes().size(); ++k) {
     const size_t tensor = graph.inputs().size() + k;

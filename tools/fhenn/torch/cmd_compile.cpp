@@ -3,6 +3,7 @@
 #include <memory>
 
 #include "command.hpp"
+#include "demo_pipeline.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compatibility.hpp"
 #include "fhenn/compiler/model_io.hpp"
@@ -62,13 +63,7 @@ void run_compile(const CompileCommand& c) {
   std::optional<deploy::Deployment> deployment;
   if (!c.client.empty() || !c.server.empty()) {
     FHENN_CHECK(!c.client.empty() && !c.server.empty(), "--client and --server go together: give both paths");
-    const auto options = c.plan.options();
-    if (options.ranges == runtime::RangeSource::seen) {
-      const auto seen = deploy::observe_ranges(compiled, data.train.features);
-      deployment = deploy::make_deployment(compiled, options, &seen);
-    } else {
-      deployment = deploy::make_deployment(compiled, options);
-    }
+    deployment = plan_deployment(compiled, data.train.features, c.plan.options());
     deploy::save_client_part(deployment->client, c.client);
     deploy::save_server_part(deployment->server, c.server);
     text << runtime::describe_plan(compiled.circuit, deployment->server.plan) << "saved the client part " << c.client

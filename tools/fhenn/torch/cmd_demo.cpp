@@ -60,7 +60,8 @@ void run_example_demo(const DemoArgs& a) {
                                row("simulated (noise model)", r.test_samples, e.simulated_accuracy, "-"),
                                row("encrypted (TFHE)", e.encrypted_samples, e.encrypted_accuracy,
                                    percent(e.agreement_encrypted_vs_clear))})
-            << "\n" << e.summary() << "\nreference (Concrete ML): " << example.reference << "\n";
+            << "\n"
+            << e.summary() << "\nreference (Concrete ML): " << example.reference << "\n";
   if (!a.json.empty()) write_json(r.to_json(), a.json);
 }
 
@@ -182,8 +183,10 @@ void setup_demo(CLI::App& root) {
   cmd->add_option("--example", a->example,
                   "Run one of the reference's examples instead of the checkerboard: " + example_names() +
                       " (fhenn experiment examples runs them all)");
-  cmd->add_option("--samples", a->samples, "Test points to predict encrypted (all 500 are run in the clear; --example: its test samples)");
-  cmd->add_option("--seed", a->seed, "Seed of the data, the initial weights and the shuffling (--example: of the simulated noise; the "
+  cmd->add_option("--samples", a->samples,
+                  "Test points to predict encrypted (all 500 are run in the clear; --example: its test samples)");
+  cmd->add_option("--seed", a->seed,
+                  "Seed of the data, the initial weights and the shuffling (--example: of the simulated noise; the "
                   "example's training seed is its own)");
   cmd->add_option("--epochs", a->epochs, "Training epochs (default: the demo configuration's, or the example's)");
   cmd->add_option("--threads", a->threads, "Threads (default: all cores)");

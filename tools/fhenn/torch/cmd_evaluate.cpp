@@ -34,8 +34,8 @@ nlohmann::json optional_json(const std::optional<double>& v) {
 // The simulated accuracy on the whole test set and the encrypted one on its first `c.encrypted` samples, printed
 // and as JSON fields.
 nlohmann::json encrypted_rows(const EvaluateCommand& c, const compiler::CompiledModel& compiled,
-                                  const nn::Dataset& data, std::vector<std::vector<std::string>>& rows,
-                                  std::ostream& text) {
+                              const nn::Dataset& data, std::vector<std::vector<std::string>>& rows,
+                              std::ostream& text) {
   const int threads = c.threads > 0 ? c.threads : default_thread_count();
   const EncryptedEvaluation e = evaluate_encrypted(compiled, data, c.encrypted, c.plan.options(), threads, c.seed);
   rows.push_back({"simulated (noise model)", percent(e.simulated_accuracy)});

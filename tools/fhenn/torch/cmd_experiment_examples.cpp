@@ -62,10 +62,10 @@ void run_experiment_examples(const ExperimentExamplesCommand& c) {
   std::vector<std::vector<std::string>> rows;
   for (const ExampleResult& r : results) rows.push_back(table_row(r));
   text << "\n"
-       << markdown_table({"example", "fp32", "circuit", "simulated", "encrypted (samples)", "same as clear", "lookups",
-                          "widest", "parameter set", "s / sample", "keygen s", "keys MB", "ct bytes / sample",
-                          "training s"},
-                         rows)
+       << markdown_table(
+              {"example", "fp32", "circuit", "simulated", "encrypted (samples)", "same as clear", "lookups", "widest",
+               "parameter set", "s / sample", "keygen s", "keys MB", "ct bytes / sample", "training s"},
+              rows)
        << "\n(" << cpu_model() << "; seconds on " << results.front().evaluation.threads << " threads)\n\nreference:\n";
   for (const Example* example : chosen) text << "  " << example->name << ": " << example->reference << "\n";
   if (!c.json.empty()) {

@@ -7,19 +7,22 @@
 #include "fhenn/tfhe/noise.hpp"
 
 namespace fhenn::cli {
+deploy::Deployment plan_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
+                                   const runtime::PlanOptions& options) {
+  if (options.ranges == runtime::RangeSource::worst_case) return deploy::make_deployment(compiled, options);
+  const auto seen = deploy::observe_ranges(compiled, train_features);
+  return deploy::make_deployment(compiled, options, &seen);
+}
+
 deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
                                         const runtime::PlanOptions& options) {
-  if (options.ranges == runtime::RangeSource::seen) {
-    const auto seen = deploy::observe_ranges(compiled, train_features);
-    return deploy::make_deployment(compiled, options, &seen);
-  }
   try {
-    return deploy::make_deployment(compiled, options);
+    return plan_deployment(compiled, train_features, options);
   } catch (const Error&) {
+    if (options.ranges == runtime::RangeSource::seen) throw;
     auto seen_options = options;
     seen_options.ranges = runtime::RangeSource::seen;
-    const auto seen = deploy::observe_ranges(compiled, train_features);
-    return deploy::make_deployment(compiled, seen_options, &seen);
+    return plan_deployment(compiled, train_features, seen_options);
   }
 }
 

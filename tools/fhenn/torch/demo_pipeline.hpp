@@ -27,9 +27,13 @@ struct DemoModel {
   double training_seconds = 0.0;
 };
 
-// Plans a compiled model for the engine from worst-case ranges, or, when a lookup would then be wider than the
-// engine's 8 bits or options.ranges asks for them, from the ranges seen on the training features (as the
-// reference sizes them).
+// Plans a compiled model for the engine as options.ranges says: from the worst-case ranges, or from the ranges
+// seen on the training features (as the reference sizes them).
+deploy::Deployment plan_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
+                                   const runtime::PlanOptions& options);
+
+// plan_deployment, falling back from the worst-case ranges to the seen ones when a lookup would be wider than the
+// engine's 8 bits.
 deploy::Deployment plan_demo_deployment(const compiler::CompiledModel& compiled, const Matrix& train_features,
                                         const runtime::PlanOptions& options);
 

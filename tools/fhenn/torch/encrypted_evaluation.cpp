@@ -6,7 +6,6 @@
 
 #include "demo_pipeline.hpp"
 #include "fhenn/common/progress.hpp"
-
 #include "fhenn/deploy/server.hpp"
 #include "fhenn/runtime/executor.hpp"
 #include "fhenn/runtime/simulated.hpp"
@@ -97,14 +96,14 @@ std::string EncryptedEvaluation::summary() const {
   std::ostringstream out;
   out << "encrypted: " << ProgressBar::format_duration(seconds_per_sample) << " per sample on " << threads
       << " threads (" << lookups_per_sample << " bootstraps each, widest lookup " << max_lookup_input_bits
-      << " bits, parameter set " << parameter_set << "), key generation " << ProgressBar::format_duration(keygen_seconds)
-      << ", evaluation keys " << evaluation_key_bytes / 1e6 << " MB, " << ciphertext_bytes_per_sample / 1e3
-      << " kB of ciphertext per sample";
+      << " bits, parameter set " << parameter_set << "), key generation "
+      << ProgressBar::format_duration(keygen_seconds) << ", evaluation keys " << evaluation_key_bytes / 1e6 << " MB, "
+      << ciphertext_bytes_per_sample / 1e3 << " kB of ciphertext per sample";
   return out.str();
 }
 
-EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, const nn::Dataset& data,
-                                       size_t samples, const runtime::PlanOptions& plan, int threads, uint64_t seed) {
+EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, const nn::Dataset& data, size_t samples,
+                                       const runtime::PlanOptions& plan, int threads, uint64_t seed) {
   EncryptedEvaluation e;
   e.threads = threads;
   e.encrypted_samples = std::min(samples, data.test.size());

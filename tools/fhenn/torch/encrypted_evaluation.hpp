@@ -73,7 +73,7 @@ struct EncryptedEvaluation {
   // "encrypted: 0.3 s per sample on 2 threads (15 bootstraps each, ...), ...".
   std::string summary() const;
 };
-EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, const nn::Dataset& data,
-                                       size_t samples, const runtime::PlanOptions& plan, int threads, uint64_t seed);
+EncryptedEvaluation evaluate_encrypted(const compiler::CompiledModel& compiled, const nn::Dataset& data, size_t samples,
+                                       const runtime::PlanOptions& plan, int threads, uint64_t seed);
 
 }  // namespace fhenn::cli

@@ -16,12 +16,14 @@
 namespace fhenn::cli {
 
 struct Example {
-  std::string name;          // "iris-mlp", "digits-cnn", "fashion-mlp", "fashion-cnn"
-  std::string description;   // the network, in words
+  std::string name;         // "iris-mlp", "digits-cnn", "fashion-mlp", "fashion-cnn"
+  std::string description;  // the network, in words
   DataOptions data;
   std::string architecture;  // JSON, as `fhenn train --arch` reads it
   nn::TrainOptions train;
   BitsOptions bits;
+  // How the engine is planned: a rounding fitted on the ranges seen is planned on them (the reference's sizing).
+  runtime::RangeSource ranges = runtime::RangeSource::worst_case;
   size_t encrypted_samples = 0;  // the default; 0: the whole test split
   std::string reference;         // the reference's published figures for the same example, or "-"
 };

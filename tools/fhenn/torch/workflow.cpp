@@ -111,7 +111,8 @@ compiler::PtqOptions BitsOptions::ptq() const {
   quant::validate(options.n_bits);
   if (rounding_bits) FHENN_CHECK(*rounding_bits >= 1, "--rounding-bits must be at least 1, got ", *rounding_bits);
   options.rounding_threshold_bits = rounding_bits;
-  options.rounding_ranges = rounding_ranges == "seen" ? compiler::RangeMeasure::seen : compiler::RangeMeasure::worst_case;
+  options.rounding_ranges =
+      rounding_ranges == "seen" ? compiler::RangeMeasure::seen : compiler::RangeMeasure::worst_case;
   options.input_quantization =
       input_ranges == "shared" ? compiler::InputQuantization::per_tensor : compiler::InputQuantization::per_channel;
   return options;

@@ -34,7 +34,7 @@ enum class RangeMeasure { seen, worst_case };
 struct PtqOptions {
   NBits n_bits = NBits::uniform(3);
   // Keep this many most significant bits of every accumulator before its table lookup (Concrete ML documentation). The
-  // shift is the smallest for which the layer's worst-case accumulator range, rounded, fits in these bits.
+  // shift is the smallest for which the layer's accumulator range (rounding_ranges), rounded, fits in these bits.
   std::optional<int> rounding_threshold_bits;
   // The accumulator range the rounding keeps rounding_threshold_bits of: the worst case (every input reads its
   // table exactly) or the range seen on the calibration set (the reference's: fewer low bits dropped, but an

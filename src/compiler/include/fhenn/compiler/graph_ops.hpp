@@ -45,10 +45,9 @@ struct EncodedTensor {
   double dequantize(const Shape& shape, size_t element, int64_t v) const;
 };
 
-
 struct GraphCompileOptions {
   quant::NBits n_bits = quant::NBits::uniform(3);
-  std::optional<int> rounding_threshold_bits;  // keep this many bits of every accumulator a lookup reads
+  std::optional<int> rounding_threshold_bits;               // keep this many bits of every accumulator a lookup reads
   RangeMeasure rounding_ranges = RangeMeasure::worst_case;  // ... of its worst-case or its seen range
   InputQuantization input_quantization = InputQuantization::per_channel;
 };
@@ -74,8 +73,9 @@ class LoweringContext {
   // The range node `node` of the circuit built so far takes over the calibration inputs (all elements).
   ir::Range seen_range(ir::NodeId node) const;
   // A lookup per channel computing out.quantize(f(x)) from `in`. An accumulator is rounded first: by its trained
-  // shift, or to rounding_threshold_bits of its worst-case or seen range (options().rounding_ranges); the round node "<tensor>.round" is shared by
-  // the lookups that read it. `monotone`: f is non-decreasing (its tables may then be trimmed).
+  // shift, or to rounding_threshold_bits of its worst-case or seen range (options().rounding_ranges); the round node
+  // "<tensor>.round" is shared by the lookups that read it. `monotone`: f is non-decreasing (its tables may then be
+  // trimmed).
   EncodedTensor add_lookup(const std::string& name, const EncodedTensor& in, const std::function<double(double)>& f,
                            bool monotone, const quant::UniformQuantizer& out);
   // `value` as a quantized tensor: itself when it is, else a lookup requantizing it with tensor `tensor`'s
