@@ -48,6 +48,7 @@ expect_error "small.fhm" evaluate --model small.fhm --compiled small.fhm
 "$fhenn" train --data three.csv --hidden 4 --epochs 1 --test-fraction 0.5 --out three.fhm > /dev/null \
   || { echo "FAIL: training on three.csv" >&2; exit 1; }
 expect_error "needs a model with 2 input features" plot --model three.fhm --data three.csv --out p.png
+expect_error "add --confusion for a confusion matrix" plot --model three.fhm --data three.csv --out p.png
 expect_error "--runs must be at least 1" experiment ptq --runs 0
 expect_error "unknown --recipe 'fast'" experiment ptq --recipe fast
 

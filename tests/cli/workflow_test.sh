@@ -107,6 +107,12 @@ grep -q 'add {"op": "flatten"} before it' arch_error.txt || fail "cnn: the archi
 sed 's/"out_features": 10/"out_features": 4/' cnn.json > four.json
 "$fhenn" train --data digits --arch four.json --out x.fhm 2> classes_error.txt && fail "cnn: 4 scores for 10 classes"
 grep -q "gives 4 scores but the data has 10 classes" classes_error.txt || fail "cnn: the class error is unclear"
+# Its confusion matrices: float and circuit side by side, 10 x 10 cells of 52 pixels each (with labels and margins).
+"$fhenn" plot --model cnn.fhm --compiled cnn.fhc --data digits --confusion --out confusion.png > plot.txt
+[ "$(head -c 8 confusion.png | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] || fail "plot --confusion: not a PNG"
+grep -q "rows: true class, columns: predicted class, on the 359 test samples" plot.txt || fail "plot --confusion: text"
+width=$(od -An -tu1 -j 16 -N 4 confusion.png | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
+[ "$width" -gt 1000 ] || fail "plot --confusion: $width pixels wide, not two 10-class panels"
 
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt

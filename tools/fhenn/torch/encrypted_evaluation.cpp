@@ -16,12 +16,6 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
 }
 
-double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels) {
-  size_t correct = 0;
-  for (size_t i = 0; i < classes.size(); ++i) correct += classes[i] == labels[i];
-  return classes.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(classes.size());
-}
-
 double agreement(const std::vector<int>& a, const std::vector<int>& b, size_t n) {
   size_t same = 0;
   for (size_t i = 0; i < n; ++i) same += a[i] == b[i];

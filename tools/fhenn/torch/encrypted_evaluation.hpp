@@ -12,11 +12,11 @@
 #include "fhenn/deploy/artifacts.hpp"
 #include "fhenn/deploy/client.hpp"
 #include "fhenn/nn/dataset.hpp"
+#include "workflow.hpp"
 
 namespace fhenn::cli {
 
 double seconds_since(std::chrono::steady_clock::time_point start);
-double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels);
 // The fraction of the first `n` samples on which `a` and `b` agree.
 double agreement(const std::vector<int>& a, const std::vector<int>& b, size_t n);
 // The first `n` rows of a labelled set.

@@ -29,6 +29,12 @@ void check_labels_below(const nn::Dataset& data, int classes, const std::string&
 
 }  // namespace
 
+double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels) {
+  size_t correct = 0;
+  for (size_t i = 0; i < classes.size(); ++i) correct += classes[i] == labels[i];
+  return classes.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(classes.size());
+}
+
 void DataOptions::add_to(CLI::App& command) {
   command
       .add_option("--data", source,
@@ -163,19 +169,28 @@ void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn:
   check_labels_below(data, static_cast<int>(compiled.client.outputs.size()), "the compiled model " + path);
 }
 
-std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set) {
+std::optional<std::vector<int>> float_classes(const AnyModel& model, const Matrix& features) {
+  std::vector<int> classes(features.rows);
   if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
     const compiler::Graph built = compiler::Graph::build(*graph);
     const size_t output = built.tensor_index(built.outputs().front());
-    size_t correct = 0;
-    for (size_t r = 0; r < set.size(); ++r) {
-      correct += compiler::predicted_class(built.evaluate(set.features.row(r))[output].values) == set.labels[r];
+    for (size_t r = 0; r < features.rows; ++r) {
+      classes[r] = compiler::predicted_class(built.evaluate(features.row(r))[output].values);
     }
-    return static_cast<double>(correct) / static_cast<double>(set.size());
+    return classes;
   }
   const auto* float_model = std::get_if<compiler::FloatMlp>(&model);
   if (float_model == nullptr) return std::nullopt;
-  return nn::accuracy(nn::forward_of(nn::import_float_mlp(*float_model)), set);
+  torch::NoGradGuard no_grad;
+  const auto predicted = nn::import_float_mlp(*float_model)->forward(nn::to_tensor(features)).argmax(1).contiguous();
+  std::copy_n(predicted.data_ptr<int64_t>(), features.rows, classes.begin());
+  return classes;
+}
+
+std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set) {
+  const auto classes = float_classes(model, set.features);
+  if (!classes) return std::nullopt;
+  return accuracy_of(*classes, set.labels);
 }
 
 double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set) {
@@ -188,17 +203,20 @@ double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::Lab
   return static_cast<double>(correct) / static_cast<double>(set.size());
 }
 
+std::vector<int> circuit_classes(const compiler::CompiledModel& compiled, const Matrix& features, int threads) {
+  runtime::IntMatrix inputs(features.rows, compiled.client.inputs.size());
+  inputs.values = compiled.client.quantize_rows(features);
+  const auto outputs = runtime::ClearExecutor(threads).run_batch(compiled.circuit, inputs);
+  std::vector<int> classes(features.rows);
+  for (size_t i = 0; i < features.rows; ++i) {
+    classes[i] = compiler::predicted_class(compiled.client.dequantize(outputs.row(i)));
+  }
+  return classes;
+}
+
 double circuit_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set, int threads) {
   FHENN_CHECK(set.size() > 0, "cannot measure accuracy on an empty set");
-  runtime::IntMatrix inputs(set.size(), compiled.client.inputs.size());
-  inputs.values = compiled.client.quantize_rows(set.features);
-  const auto outputs = runtime::ClearExecutor(threads).run_batch(compiled.circuit, inputs);
-  size_t correct = 0;
-  for (size_t i = 0; i < set.size(); ++i) {
-    const auto scores = compiled.client.dequantize(outputs.row(i));
-    if (compiler::predicted_class(scores) == set.labels[i]) ++correct;
-  }
-  return static_cast<double>(correct) / static_cast<double>(set.size());
+  return accuracy_of(circuit_classes(compiled, set.features, threads), set.labels);
 }
 
 nlohmann::json bit_width_json(const ir::BitWidthReport& report) {

@@ -57,13 +57,21 @@ compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& 
 void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn::Dataset& data,
                               const std::string& path);
 
+// The fraction of `classes` equal to the first labels (0 when there are none).
+double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels);
+
+// The float model's predicted classes (float32 as trained; a model graph's float reference, in double); none for a
+// QAT model, whose quantized model is the model.
+std::optional<std::vector<int>> float_classes(const AnyModel& model, const Matrix& features);
 // The float model's accuracy (float32 as trained; a model graph's float reference, in double); none for a QAT
 // model, whose quantized model is the model.
 std::optional<double> float_accuracy(const AnyModel& model, const nn::LabelledSet& set);
 
 // Accuracy of the quantized model evaluated outside the circuit (fake quantization).
 double quantized_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set);
-// Accuracy of the circuit run on integers in the clear (the client quantizes and dequantizes).
+// The classes the circuit predicts run on integers in the clear (the client quantizes and dequantizes).
+std::vector<int> circuit_classes(const compiler::CompiledModel& compiled, const Matrix& features, int threads);
+// Accuracy of the circuit run on integers in the clear.
 double circuit_accuracy(const compiler::CompiledModel& compiled, const nn::LabelledSet& set, int threads = 1);
 
 // The per-node bit-width report as JSON, and a one-paragraph summary.
