@@ -42,7 +42,9 @@ expect_error "missing.fhm" compile --model missing.fhm --out c.fhc
 expect_error "reads 2 features but the data has 3" compile --model small.fhm --data three.csv --out c.fhc
 expect_error "bits" compile --model small.fhm --n-bits 1 --out c.fhc
 expect_error "rounding-bits" compile --model small.fhm --rounding-bits 0 --out c.fhc
-expect_error "the limit is 6; set rounding_threshold_bits to 6 or less, or lower the weight or input bits" compile --model small.fhm --lookup-bits 6 --out c.fhc
+expect_error "the limit is 6; set rounding_threshold_bits to 6 or less, or lower the weight or input bits" compile --model small.fhm --rounding-bits none --lookup-bits 6 --out c.fhc
+expect_error "--rounding-bits is 'seven': give 'auto', 'none' or a number of bits" compile --model small.fhm --rounding-bits seven --out c.fhc
+expect_error "rounding-tolerance" compile --model small.fhm --rounding-tolerance 1.5 --out c.fhc
 expect_error "unknown --measure" compile --model small.fhm --measure typical --out c.fhc
 expect_error "small.fhm" evaluate --model small.fhm --compiled small.fhm
 "$fhenn" train --data three.csv --hidden 4 --epochs 1 --test-fraction 0.5 --out three.fhm > /dev/null \

@@ -39,8 +39,27 @@ awk -v a="$(json_number evaluate.json fp32_accuracy)" 'BEGIN { exit !(a > 0.5) }
 "$fhenn" train --hidden 20,20 --epochs 1 --prune 5 --prune-mode neuron --out board.fhm --json board.json
 grep -A4 '"max_non_zero_per_neuron"' board.json | grep -qE '^ *(6|[7-9]|[1-9][0-9]+),?$' \
   && fail "neuron pruning left more than 5 non-zero weights in a neuron"
-"$fhenn" compile --model board.fhm --n-bits 4 --out board.fhc > /dev/null 2>&1 \
+"$fhenn" compile --model board.fhm --n-bits 4 --rounding-bits none --out board.fhc > /dev/null 2>&1 \
   && fail "compile: a 4-bit circuit with 10-bit accumulators was not refused"
+# By default the rounding is chosen: the fewest bits that keep the calibration set's predictions, planned.
+"$fhenn" compile --model board.fhm --n-bits 4 --out auto.fhc --client auto.client --server auto.server \
+  --json auto.json > auto.txt
+grep -q "automatic rounding: lookups read at most" auto.txt || fail "compile: no automatic rounding reported"
+/usr/bin/python3 - auto.json <<'PY' || fail "compile: automatic rounding JSON"
+import json, sys
+j = json.load(open(sys.argv[1]))
+a = j["auto_rounding"]
+assert a["unrounded_bits"] >= 10 and a["bits"] < a["unrounded_bits"], a
+assert a["meets_target"] and a["agreement"] >= 1 - a["max_changed"], a
+assert j["rounding_threshold_bits"] == a["bits"], j
+assert j["deployment"]["max_lookup_input_bits"] <= a["bits"], j["deployment"]
+assert all(acc["kept_bits"] <= a["bits"] for acc in a["accumulators"]), a
+# the search's steps: the chosen bits passed, and one bit fewer (when tried) did not
+steps = {s["bits"]: s for s in a["steps"]}
+if a["bits"] - 1 in steps and a["bits"] > 2:
+    below = steps[a["bits"] - 1]["agreement"]
+    assert below is None or below < 1 - a["max_changed"], steps
+PY
 "$fhenn" compile --model board.fhm --n-bits 4 --rounding-bits 7 --lookup-bits 16 --out board.fhc > /dev/null
 "$fhenn" evaluate --model board.fhm --compiled board.fhc --json - | grep -q '"circuit_accuracy"' || fail "evaluate json"
 "$fhenn" plot --model board.fhm --compiled board.fhc --out board.png

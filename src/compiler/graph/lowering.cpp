@@ -1,6 +1,7 @@
 // Compiling a model graph to the integer circuit: calibration, the lowering context's shared steps, the client.
 #include <algorithm>
 
+#include "fhenn/common/bits.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/common/parallel.hpp"
 #include "fhenn/compiler/graph_compile.hpp"
@@ -9,22 +10,13 @@
 #include "fhenn/ir/evaluate.hpp"
 #include "fhenn/ir/ranges.hpp"
 #include "fhenn/quant/rounding.hpp"
+#include "lowered_graph.hpp"
 
 namespace fhenn::compiler {
 namespace {
 
 // Seen rounding ranges are measured on at most this many calibration samples (their integers are held in memory).
 constexpr size_t kSeenRoundingSamples = 10000;
-
-// Every tensor's minimum and maximum over the calibration set, from the float reference.
-std::vector<quant::TensorStatistics> calibrate(const Graph& graph, const Matrix& calibration) {
-  std::vector<quant::TensorStatistics> stats(graph.tensor_count());
-  for (size_t row = 0; row < calibration.rows; ++row) {
-    const auto tensors = graph.evaluate(calibration.row(row));
-    for (size_t t = 0; t < tensors.size(); ++t) stats[t].observe(tensors[t].values);
-  }
-  return stats;
-}
 
 ir::Range hull(std::span<const ir::Range> ranges) {
   ir::Range all = ranges[0];
@@ -119,6 +111,15 @@ EncodedTensor add_graph_input(LoweringContext& context, const Matrix& calibratio
 
 }  // namespace
 
+std::vector<quant::TensorStatistics> calibrate_graph(const Graph& graph, const Matrix& calibration) {
+  std::vector<quant::TensorStatistics> stats(graph.tensor_count());
+  for (size_t row = 0; row < calibration.rows; ++row) {
+    const auto tensors = graph.evaluate(calibration.row(row));
+    for (size_t t = 0; t < tensors.size(); ++t) stats[t].observe(tensors[t].values);
+  }
+  return stats;
+}
+
 const quant::UniformQuantizer& EncodedTensor::channel_quantizer(size_t channel) const {
   FHENN_CHECK(!is_accumulator(), "an accumulator has no quantizer");
   return quantizer ? *quantizer : channel_quantizers.at(channel);
@@ -130,10 +131,10 @@ double EncodedTensor::dequantize(const Shape& shape, size_t element, int64_t v) 
                                 Activation::identity);
 }
 
-LoweringContext::LoweringContext(const Graph& graph, std::vector<quant::TensorStatistics> statistics,
+LoweringContext::LoweringContext(const Graph& graph, const std::vector<quant::TensorStatistics>& statistics,
                                  GraphCompileOptions options)
     : graph_(graph),
-      statistics_(std::move(statistics)),
+      statistics_(statistics),
       options_(options),
       budget_(ir::kMaxCircuitElements, "the model graph's circuit"),
       readers_(graph.tensor_count()) {
@@ -202,6 +203,15 @@ void LoweringContext::record_linear_op(ir::NodeId node, const EncodedTensor& in,
   linear_ops_.push_back(std::move(facts));
 }
 
+void LoweringContext::record_rounding(const EncodedTensor& acc, const ir::Range& bound, int shift) {
+  const std::string& tensor = graph_.tensor_name(acc.tensor);
+  for (const RoundedAccumulator& recorded : rounded_accumulators_) {
+    if (recorded.tensor == tensor) return;
+  }
+  const int kept = range_bits(quant::round_msbs(bound.min, shift), quant::round_msbs(bound.max, shift));
+  rounded_accumulators_.push_back({tensor, range_bits(bound.min, bound.max), kept, shift});
+}
+
 EncodedTensor LoweringContext::add_lookup(const std::string& name, const EncodedTensor& in,
                                           const std::function<double(double)>& f, bool monotone,
                                           const quant::UniformQuantizer& out) {
@@ -210,12 +220,15 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
   int shift = 0;
   if (in.is_accumulator() && in.rounding_shift) {
     shift = *in.rounding_shift;  // trained with the network (rounding-aware QAT)
-  } else if (in.is_accumulator() && options_.rounding_threshold_bits) {
+  } else if (in.is_accumulator()) {
     // Keep the most significant bits of the accumulator's range (the reference's rounding keeps those it saw).
-    const ir::Range bound = options_.rounding_ranges == RangeMeasure::seen
-                                ? seen_range(in.node)
-                                : hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
-    shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
+    const bool seen = options_.rounding_threshold_bits && options_.rounding_ranges == RangeMeasure::seen;
+    const ir::Range bound =
+        seen ? seen_range(in.node) : hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
+    if (options_.rounding_threshold_bits) {
+      shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
+    }
+    record_rounding(in, bound, shift);
   }
   if (shift > 0) operand = rounded(in, shift);
   const auto ranges = ir::worst_case_element_ranges(builder_.nodes())[operand];
@@ -263,6 +276,7 @@ GraphCompileOptions graph_options(const PtqOptions& options) {
   graph.rounding_threshold_bits = options.rounding_threshold_bits;
   graph.rounding_ranges = options.rounding_ranges;
   graph.input_quantization = options.input_quantization;
+  graph.auto_rounding = options.auto_rounding;
   return graph;
 }
 
@@ -271,9 +285,18 @@ CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const
   if (options.rounding_threshold_bits) {
     FHENN_CHECK(*options.rounding_threshold_bits >= 1 && *options.rounding_threshold_bits <= 40,
                 "rounding_threshold_bits is ", *options.rounding_threshold_bits, ": must be 1..40");
+    FHENN_CHECK(!options.auto_rounding, "rounding_threshold_bits is ", *options.rounding_threshold_bits,
+                " and automatic rounding is on: choose one");
   }
   check_feature_rows(calibration, graph.input_features(), "calibration");
-  LoweringContext context(graph, calibrate(graph, calibration), options);
+  if (options.auto_rounding) return compile_graph_auto_rounding(graph, calibration, options);
+  return lower_graph(graph, calibration, calibrate_graph(graph, calibration), options, true).compiled;
+}
+
+LoweredGraph lower_graph(const Graph& graph, const Matrix& calibration,
+                         const std::vector<quant::TensorStatistics>& statistics, const GraphCompileOptions& options,
+                         bool measure_report) {
+  LoweringContext context(graph, statistics, options);
   std::vector<EncodedTensor> encoded(graph.tensor_count());
   CompiledModel compiled;
   compiled.source = "ptq";
@@ -314,8 +337,8 @@ CompiledModel compile_graph(const Graph& graph, const Matrix& calibration, const
   }
   compiled.circuit = std::move(context.builder()).build();
   compiled.linear_ops = context.take_linear_ops();
-  compiled.report = measure_bit_widths(compiled, calibration);
-  return compiled;
+  if (measure_report) compiled.report = measure_bit_widths(compiled, calibration);
+  return {std::move(compiled), context.take_rounded_accumulators()};
 }
 
 }  // namespace fhenn::compiler

@@ -1,4 +1,5 @@
 // `fhenn compile`: quantizes a trained model (PTQ, or the QAT model's own quantizers) into an integer circuit.
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
@@ -45,9 +46,12 @@ void run_compile(const CompileCommand& c) {
   const AnyModel model = compiler::load_model(c.model);
   const auto data = c.data.load();
   check_model_fits_data(model, data, c.model);
-  const auto compiled = compile_model(model, data, c.bits);
+  BitsOptions bits = c.bits;
+  bits.max_lookup_bits = std::min(bits.max_lookup_bits, c.lookup_bits);  // auto rounding fits the limit
+  const auto compiled = compile_model(model, data, bits, c.plan.options());
 
   std::ostream& text = c.json == "-" ? std::cerr : std::cout;
+  if (compiled.auto_rounding) text << auto_rounding_summary(*compiled.auto_rounding);
   if (c.print || c.print_weights || c.print_tables) {
     text << ir::print_circuit(compiled.circuit, {c.print_weights, c.print_tables}) << "\n";
   }
@@ -98,6 +102,7 @@ void run_compile(const CompileCommand& c) {
     }
     j["rounding_threshold_bits"] =
         compiled.rounding_threshold_bits ? nlohmann::json(*compiled.rounding_threshold_bits) : nlohmann::json(nullptr);
+    if (compiled.auto_rounding) j["auto_rounding"] = auto_rounding_json(*compiled.auto_rounding);
     write_json(j, c.json);
   }
 }

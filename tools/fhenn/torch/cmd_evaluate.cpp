@@ -50,7 +50,8 @@ void run_evaluate(const EvaluateCommand& c) {
   const AnyModel model = compiler::load_model(c.model);
   const auto data = c.data.load();
   check_model_fits_data(model, data, c.model);
-  const auto compiled = c.compiled.empty() ? compile_model(model, data, c.bits) : compiler::load_compiled(c.compiled);
+  const auto compiled = c.compiled.empty() ? compile_model(model, data, c.bits, c.plan.options())
+                                            : compiler::load_compiled(c.compiled);
   if (!c.compiled.empty()) check_compiled_fits_data(compiled, data, c.compiled);
 
   const auto fp32 = float_accuracy(model, data.test);
@@ -60,6 +61,7 @@ void run_evaluate(const EvaluateCommand& c) {
   std::vector<std::vector<std::string>> rows = {{"float (fp32)", fp32 ? percent(*fp32) : "n/a (QAT model)"},
                                                 {"quantized (fake quantization)", percent(quantized)},
                                                 {"circuit in the clear", percent(circuit)}};
+  if (compiled.auto_rounding) text << auto_rounding_summary(*compiled.auto_rounding);
   nlohmann::json encrypted;
   if (c.encrypted > 0) encrypted = encrypted_rows(c, compiled, data, rows, text);
   text << "accuracy on the " << data.test.size() << " test samples\n"
@@ -75,6 +77,7 @@ void run_evaluate(const EvaluateCommand& c) {
                      {"circuit_accuracy", circuit},
                      {"accumulator_bits", compiled.report.accumulator_bits}};
     if (c.encrypted > 0) j.update(encrypted);
+    if (compiled.auto_rounding) j["auto_rounding"] = auto_rounding_json(*compiled.auto_rounding);
     write_json(j, c.json);
   }
 }

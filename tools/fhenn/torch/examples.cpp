@@ -31,7 +31,7 @@ nn::TrainOptions train_options(int epochs, double learning_rate, int batch_size,
   return train;
 }
 
-BitsOptions bits_options(int n_bits, std::optional<int> rounding_bits, const std::string& rounding_ranges,
+BitsOptions bits_options(int n_bits, const std::string& rounding_bits, const std::string& rounding_ranges,
                          std::optional<int> input_bits = std::nullopt) {
   BitsOptions bits;
   bits.n_bits = n_bits;
@@ -49,23 +49,23 @@ std::vector<Example> make_examples() {
   all.push_back({"iris-mlp", "4 -> 16 -> 3, ReLU", data_options("iris"),
                  R"({"input": [4], "layers": [{"op": "linear", "out_features": 16}, {"op": "relu"},
                      {"op": "linear", "out_features": 3}]})",
-                 train_options(100, 0.003, 4, 0), bits_options(3, std::nullopt, "worst-case", 3), kWorstCase, 0,
+                 train_options(100, 0.003, 4, 0), bits_options(3, "none", "worst-case", 3), kWorstCase, 0,
                  "fp32 94.7%, quantized 89.5%, FHE 89.5% (its table); current docs: FHE 97.4%, 0.95 s per sample"});
   all.push_back({"digits-cnn", "conv 8 channels 3 x 3 stride 2, ReLU, linear 10", data_options("digits"),
                  R"({"input": [1, 8, 8], "layers": [{"op": "conv", "out_channels": 8, "kernel": 3, "stride": 2,
                      "padding": 1}, {"op": "relu"}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
-                 train_options(40, 0.01, 16, 0), bits_options(4, 5, "worst-case"), kWorstCase, 0,
+                 train_options(40, 0.01, 16, 0), bits_options(4, "5", "worst-case"), kWorstCase, 0,
                  "fp32 90%, quantized and FHE random-like (its table); current docs: fp32 98.2%, FHE 99% on 100 "
                  "samples, 2.56 s per sample"});
   all.push_back({"fashion-mlp", "784 -> 64 -> 10, ReLU", data_options("fashion-mnist"),
                  R"({"input": [784], "layers": [{"op": "linear", "out_features": 64}, {"op": "relu"},
                      {"op": "linear", "out_features": 10}]})",
-                 train_options(15, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, 6, "seen"), kSeen, 1000,
+                 train_options(15, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "6", "seen"), kSeen, 1000,
                  "-"});
   all.push_back({"fashion-cnn", "conv 8 channels 4 x 4 stride 4, ReLU, linear 10", data_options("fashion-mnist"),
                  R"({"input": [1, 28, 28], "layers": [{"op": "conv", "out_channels": 8, "kernel": 4, "stride": 4},
                      {"op": "relu"}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
-                 train_options(10, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, 6, "seen"), kSeen, 1000,
+                 train_options(10, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "6", "seen"), kSeen, 1000,
                  "-"});
   return all;
 }
@@ -134,7 +134,10 @@ ExampleResult run_example(const Example& example, const ExampleOverrides& overri
   const AnyModel model = trained.net.to_model_graph();
   result.fp32_accuracy = float_accuracy(model, data.test).value();
 
-  const compiler::CompiledModel compiled = compile_model(model, data, example.bits);
+  runtime::PlanOptions plan = overrides.plan;  // the user's --ranges seen, or the recipe's
+  if (example.ranges == runtime::RangeSource::seen) plan.ranges = example.ranges;
+  const compiler::CompiledModel compiled = compile_model(model, data, example.bits, plan);
+  if (compiled.auto_rounding) log << example.name << ": " << auto_rounding_summary(*compiled.auto_rounding);
   result.accumulator_bits = compiled.report.accumulator_bits;
   const size_t samples = overrides.encrypted_samples > 0 ? overrides.encrypted_samples
                          : example.encrypted_samples > 0 ? example.encrypted_samples
@@ -144,8 +147,6 @@ ExampleResult run_example(const Example& example, const ExampleOverrides& overri
       << ProgressBar::format_duration(result.training_seconds) << " of training; compiled (" << result.accumulator_bits
       << "-bit accumulators); running " << std::min(samples, data.test.size()) << " test samples encrypted"
       << std::endl;
-  runtime::PlanOptions plan = overrides.plan;  // the user's --ranges seen, or the recipe's
-  if (example.ranges == runtime::RangeSource::seen) plan.ranges = example.ranges;
   result.evaluation = evaluate_encrypted(compiled, data, samples, plan, threads, overrides.seed);
   log << example.name << ": circuit " << percent(result.evaluation.circuit_accuracy) << ", encrypted "
       << percent(result.evaluation.encrypted_accuracy) << "; " << result.evaluation.summary() << std::endl;

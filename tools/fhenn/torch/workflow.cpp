@@ -1,10 +1,18 @@
 // Options and steps shared by the clear-workflow commands: data, bit widths, compilation and accuracies.
 #include "workflow.hpp"
 
+#include <charconv>
+#include <iomanip>
+#include <sstream>
+
 #include "fhenn/common/error.hpp"
+#include "fhenn/common/parallel.hpp"
 #include "fhenn/compiler/graph_compile.hpp"
+#include "fhenn/deploy/artifacts.hpp"
 #include "fhenn/nn/mlp.hpp"
 #include "fhenn/runtime/executor.hpp"
+#include "fhenn/runtime/simulated.hpp"
+#include "fhenn/tfhe/parameters.hpp"
 
 namespace fhenn::cli {
 namespace {
@@ -89,8 +97,17 @@ void BitsOptions::add_to(CLI::App& command) {
   command.add_option("--bits-weights", weights, "Override: bits of every layer's weights");
   command.add_option("--bits-activations", activations, "Override: bits of the activations inside the circuit");
   command.add_option("--bits-outputs", outputs, "Override: bits of the model outputs");
-  command.add_option("--rounding-bits", rounding_bits,
-                     "Keep this many most significant bits of each accumulator before its table lookup");
+  command
+      .add_option("--rounding-bits", rounding_bits,
+                  "Bits of each accumulator a table lookup reads (its most significant ones): 'auto' (the fewest "
+                  "that keep the calibration set's predictions, within --rounding-tolerance, on the engine's "
+                  "simulator), 'none' (every bit), or a number")
+      ->capture_default_str();
+  command
+      .add_option("--rounding-tolerance", rounding_tolerance,
+                  "--rounding-bits auto: the fraction of the calibration set's predictions the rounding may change")
+      ->check(CLI::Range(0.0, 0.999))
+      ->capture_default_str();
   command
       .add_option("--rounding-ranges", rounding_ranges,
                   "--rounding-bits: of which range: 'worst-case' (every input reads its table exactly) or 'seen' "
@@ -115,8 +132,17 @@ compiler::PtqOptions BitsOptions::ptq() const {
   if (activations) options.n_bits.op_inputs = *activations;
   if (outputs) options.n_bits.model_outputs = *outputs;
   quant::validate(options.n_bits);
-  if (rounding_bits) FHENN_CHECK(*rounding_bits >= 1, "--rounding-bits must be at least 1, got ", *rounding_bits);
-  options.rounding_threshold_bits = rounding_bits;
+  if (rounding_bits == "auto") {
+    options.auto_rounding = compiler::AutoRoundingOptions{};
+    options.auto_rounding->max_changed = rounding_tolerance;
+    options.auto_rounding->max_bits = max_lookup_bits;
+  } else if (rounding_bits != "none") {
+    int bits = 0;
+    const auto [end, error] = std::from_chars(rounding_bits.data(), rounding_bits.data() + rounding_bits.size(), bits);
+    FHENN_CHECK(error == std::errc() && end == rounding_bits.data() + rounding_bits.size() && bits >= 1,
+                "--rounding-bits is '", rounding_bits, "': give 'auto', 'none' or a number of bits of at least 1");
+    options.rounding_threshold_bits = bits;
+  }
   options.rounding_ranges =
       rounding_ranges == "seen" ? compiler::RangeMeasure::seen : compiler::RangeMeasure::worst_case;
   options.input_quantization =
@@ -151,15 +177,112 @@ void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const
   check_labels_below(data, output_size_of(model), "the model " + model_path);
 }
 
-compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits) {
+compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits,
+                                      const runtime::PlanOptions& plan) {
+  compiler::PtqOptions options = bits.ptq();
+  if (options.auto_rounding) {
+    options.auto_rounding->trial = simulated_rounding_trial(plan);
+    options.auto_rounding->labels = data.train.labels;
+  }
   if (const auto* float_model = std::get_if<compiler::FloatMlp>(&model)) {
-    return compiler::compile_ptq(*float_model, data.train.features, bits.ptq());
+    return compiler::compile_ptq(*float_model, data.train.features, options);
   }
   if (const auto* graph = std::get_if<compiler::ModelGraph>(&model)) {
     return compiler::compile_graph(compiler::Graph::build(*graph), data.train.features,
-                                   compiler::graph_options(bits.ptq()));
+                                   compiler::graph_options(options));
   }
   return compiler::compile_qat(std::get<compiler::QatMlp>(model), data.train.features);
+}
+
+compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan) {
+  return [plan](const compiler::CompiledModel& compiled,
+                const Matrix& rows) -> std::optional<compiler::RoundingTrial> {
+    runtime::EnginePlan engine;
+    try {
+      const auto seen = plan.ranges == runtime::RangeSource::seen
+                            ? std::optional<ir::SeenRanges>(deploy::observe_ranges(compiled, rows))
+                            : std::nullopt;
+      engine = runtime::plan_for_engine(compiled.circuit, plan, seen ? &*seen : nullptr);
+    } catch (const Error&) {
+      return std::nullopt;  // too wide, or too noisy, for every parameter set
+    }
+    runtime::IntMatrix inputs(rows.rows, compiled.client.inputs.size());
+    inputs.values = compiled.client.quantize_rows(rows);
+    const runtime::IntMatrix outputs =
+        runtime::SimulatedExecutor(compiled.circuit, engine, /*seed=*/0, default_thread_count())
+            .run_batch(compiled.circuit, inputs);
+    compiler::RoundingTrial trial;
+    for (size_t r = 0; r < outputs.rows; ++r) {
+      trial.classes.push_back(compiler::predicted_class(compiled.client.dequantize(outputs.row(r))));
+    }
+    trial.cost = tfhe::keyswitch_bootstrap_cost(engine.params) * static_cast<double>(engine.bootstraps_per_sample);
+    trial.parameter_set = engine.params.name;
+    return trial;
+  };
+}
+
+std::string auto_rounding_summary(const compiler::AutoRoundingReport& report) {
+  std::ostringstream text;
+  text << std::fixed << std::setprecision(2);
+  if (report.unrounded_bits == 0) return "automatic rounding: no lookup reads an accumulator, nothing to round\n";
+  text << "automatic rounding: ";
+  if (report.cap >= report.unrounded_bits) {
+    text << "every accumulator keeps all its bits (the widest, " << report.unrounded_bits << " bits)";
+  } else {
+    text << "lookups read at most " << report.cap << " bits of their accumulators (" << report.unrounded_bits
+         << " unrounded)";
+  }
+  text << "; the simulated circuit keeps " << 100.0 * report.agreement << "% of the unrounded circuit's predictions on "
+       << report.samples << " calibration samples (target " << 100.0 * (1.0 - report.max_changed) << "%)";
+  if (!report.parameter_set.empty()) text << ", on " << report.parameter_set;
+  text << "\n";
+  if (report.unrounded_accuracy && report.rounded_accuracy) {
+    text << "  accuracy on those samples: " << 100.0 * *report.unrounded_accuracy << "% unrounded, "
+         << 100.0 * *report.rounded_accuracy << "% rounded\n";
+  }
+  if (!report.meets_target) {
+    text << "  even " << report.cap << " bits, the engine's widest lookup, change more predictions than "
+         << "--rounding-tolerance allows: lower the bits (--n-bits), prune, or train with QAT\n";
+  }
+  text << "  per accumulator (range bits -> kept):";
+  for (const auto& acc : report.accumulators) text << " " << acc.tensor << " " << acc.range_bits << "->" << acc.kept_bits;
+  text << "\n  tried (bits: kept predictions):";
+  for (const auto& step : report.steps) {
+    text << " " << step.cap << ": ";
+    if (step.agreement)
+      text << 100.0 * *step.agreement << "%";
+    else
+      text << "no set";
+  }
+  text << "\n";
+  return text.str();
+}
+
+nlohmann::json auto_rounding_json(const compiler::AutoRoundingReport& report) {
+  nlohmann::json accumulators = nlohmann::json::array();
+  for (const auto& acc : report.accumulators) {
+    accumulators.push_back(
+        {{"tensor", acc.tensor}, {"range_bits", acc.range_bits}, {"kept_bits", acc.kept_bits}, {"shift", acc.shift}});
+  }
+  nlohmann::json steps = nlohmann::json::array();
+  for (const auto& step : report.steps) {
+    steps.push_back({{"bits", step.cap},
+                     {"agreement", step.agreement ? nlohmann::json(*step.agreement) : nlohmann::json(nullptr)},
+                     {"cost", step.cost},
+                     {"parameter_set", step.parameter_set}});
+  }
+  const auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"bits", report.cap},
+          {"unrounded_bits", report.unrounded_bits},
+          {"agreement", report.agreement},
+          {"meets_target", report.meets_target},
+          {"max_changed", report.max_changed},
+          {"samples", report.samples},
+          {"unrounded_accuracy", optional(report.unrounded_accuracy)},
+          {"rounded_accuracy", optional(report.rounded_accuracy)},
+          {"parameter_set", report.parameter_set},
+          {"accumulators", accumulators},
+          {"steps", steps}};
 }
 
 void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn::Dataset& data,

@@ -13,6 +13,7 @@
 #include "fhenn/compiler/model.hpp"
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/nn/dataset.hpp"
+#include "fhenn/runtime/engine_plan.hpp"
 
 namespace fhenn::cli {
 
@@ -29,12 +30,15 @@ struct DataOptions {
   nlohmann::json to_json() const;
 };
 
-// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs, --rounding-bits R,
-// --rounding-ranges worst-case|seen and --input-ranges per-feature|shared.
+// --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs,
+// --rounding-bits auto|none|R, --rounding-tolerance F, --rounding-ranges worst-case|seen and
+// --input-ranges per-feature|shared.
 struct BitsOptions {
   int n_bits = 3;
   std::optional<int> inputs, weights, activations, outputs;
-  std::optional<int> rounding_bits;
+  std::string rounding_bits = "auto";  // auto (compiler::AutoRoundingOptions), none, or a number of bits
+  double rounding_tolerance = compiler::AutoRoundingOptions{}.max_changed;
+  int max_lookup_bits = compiler::AutoRoundingOptions{}.max_bits;  // auto: the widest it may choose
   std::string rounding_ranges = "worst-case";
   std::string input_ranges = "shared";
 
@@ -50,8 +54,20 @@ int output_size_of(const AnyModel& model);
 // Throws fhenn::Error unless the model reads the data's features and scores every class in its labels.
 void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const std::string& model_path);
 
-// PTQ for a float model (calibrated on the training features), QAT import for a QAT model.
-compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits);
+// PTQ for a float model (calibrated on the training features), QAT import for a QAT model. Automatic rounding
+// measures each candidate with the engine's simulator on the parameter set `plan` gives it, and reports the accuracy
+// it costs on the training labels.
+compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits,
+                                      const runtime::PlanOptions& plan = {});
+
+// A trial of the automatic rounding: plans the candidate (seen ranges on the trial's rows, when `plan` says so),
+// runs it on the engine's simulator and costs it by the engine's cost model (keyswitch and bootstrap cost times the
+// bootstraps per sample); none when no parameter set can run it.
+compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan);
+
+// What the automatic rounding chose, as text (a few lines) and JSON.
+std::string auto_rounding_summary(const compiler::AutoRoundingReport& report);
+nlohmann::json auto_rounding_json(const compiler::AutoRoundingReport& report);
 
 // Throws fhenn::Error unless the circuit reads the data's features.
 void check_compiled_fits_data(const compiler::CompiledModel& compiled, const nn::Dataset& data,

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "fhenn/common/matrix.hpp"
+#include "fhenn/compiler/auto_rounding.hpp"
 #include "fhenn/compiler/dequantization.hpp"
 #include "fhenn/compiler/model.hpp"
 #include "fhenn/ir/bit_widths.hpp"
@@ -42,6 +43,8 @@ struct PtqOptions {
   RangeMeasure rounding_ranges = RangeMeasure::worst_case;
   // One range for all input features (the reference's), or one per feature.
   InputQuantization input_quantization = InputQuantization::per_tensor;
+  // Choose rounding_threshold_bits automatically (auto_rounding.hpp; rounding_threshold_bits must then be unset).
+  std::optional<AutoRoundingOptions> auto_rounding{};
 };
 
 // What the client needs: quantize inputs, dequantize outputs.
@@ -75,6 +78,8 @@ struct CompiledModel {
   std::string source;         // "ptq" or "qat"
   std::optional<int> rounding_threshold_bits;
   std::vector<LinearOpFacts> linear_ops;  // in circuit order
+  // What the automatic rounding chose and measured (at compile time only: not saved with the circuit).
+  std::optional<AutoRoundingReport> auto_rounding;
 };
 
 // Post-training quantization (Concrete ML documentation) of a fully connected network, as the model graph of

@@ -50,12 +50,14 @@ struct GraphCompileOptions {
   std::optional<int> rounding_threshold_bits;               // keep this many bits of every accumulator a lookup reads
   RangeMeasure rounding_ranges = RangeMeasure::worst_case;  // ... of its worst-case or its seen range
   InputQuantization input_quantization = InputQuantization::per_channel;
+  std::optional<AutoRoundingOptions> auto_rounding{};  // choose rounding_threshold_bits (auto_rounding.hpp)
 };
 
 // What an op's lowering may use: the builder, each tensor's calibration statistics, and the shared steps.
 class LoweringContext {
  public:
-  LoweringContext(const Graph& graph, std::vector<quant::TensorStatistics> statistics, GraphCompileOptions options);
+  LoweringContext(const Graph& graph, const std::vector<quant::TensorStatistics>& statistics,
+                  GraphCompileOptions options);
   ir::CircuitBuilder& builder() { return builder_; }
   const Graph& graph() const { return graph_; }
   const GraphCompileOptions& options() const { return options_; }
@@ -89,18 +91,23 @@ class LoweringContext {
   // Records linear op accumulator `node` reading `in` with `weight_bits`-bit weights (for the precision check).
   void record_linear_op(ir::NodeId node, const EncodedTensor& in, int weight_bits);
   std::vector<LinearOpFacts> take_linear_ops() { return std::move(linear_ops_); }
+  // The accumulators lookups read (those without a trained shift), once each, with their range bits and rounding.
+  std::vector<RoundedAccumulator> take_rounded_accumulators() { return std::move(rounded_accumulators_); }
   // Accumulator `acc` rounded by `shift` (quant::round_msbs): the node "<tensor>.round", added once.
   ir::NodeId rounded(const EncodedTensor& acc, int shift);
 
  private:
+  void record_rounding(const EncodedTensor& acc, const ir::Range& bound, int shift);
+
   const Graph& graph_;
-  std::vector<quant::TensorStatistics> statistics_;
+  const std::vector<quant::TensorStatistics>& statistics_;
   GraphCompileOptions options_;
   ir::CircuitBuilder builder_;
   SizeBudget budget_;
   std::vector<std::vector<size_t>> readers_;  // per tensor, the nodes that read it
   std::map<std::pair<ir::NodeId, int>, ir::NodeId> round_nodes_;
   std::vector<LinearOpFacts> linear_ops_;
+  std::vector<RoundedAccumulator> rounded_accumulators_;
   std::vector<int64_t> calibration_inputs_;  // samples x circuit input width
   size_t calibration_samples_ = 0;
 };
