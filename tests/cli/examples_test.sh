@@ -35,8 +35,10 @@ for name, row in rows.items():
     # Rounded lookups may read a neighbouring entry near a rounding boundary (approximate rounding): a class
     # may change, rarely; a wrong key or encoding would change most of them.
     assert row["agreement_encrypted_vs_clear"] >= 0.5, (name, row["agreement_encrypted_vs_clear"])
-# Iris has exact lookups (no rounding): its encrypted predictions are the clear circuit's.
-assert rows["iris-mlp"]["agreement_encrypted_vs_clear"] == 1.0, rows["iris-mlp"]
+# Iris's lookups read few bits (automatic rounding), rounded approximately: its encrypted predictions agree with
+# the clear circuit's as the simulator predicts, within one of the 4 samples.
+iris = rows["iris-mlp"]
+assert iris["agreement_encrypted_vs_clear"] >= iris["agreement_simulated_vs_clear"] - 0.25 - 1e-9, iris
 assert rows["fashion-mlp"]["train_samples"] == 400 and rows["fashion-mlp"]["test_samples"] == 60
 PY
 

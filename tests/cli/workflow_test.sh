@@ -41,24 +41,27 @@ grep -A4 '"max_non_zero_per_neuron"' board.json | grep -qE '^ *(6|[7-9]|[1-9][0-
   && fail "neuron pruning left more than 5 non-zero weights in a neuron"
 "$fhenn" compile --model board.fhm --n-bits 4 --rounding-bits none --out board.fhc > /dev/null 2>&1 \
   && fail "compile: a 4-bit circuit with 10-bit accumulators was not refused"
-# By default the rounding is chosen: the fewest bits that keep the calibration set's predictions, planned.
-"$fhenn" compile --model board.fhm --n-bits 4 --out auto.fhc --client auto.client --server auto.server \
-  --json auto.json > auto.txt
+# By default the rounding is chosen: the fewest bits that keep the calibration set's accuracy, planned.
+"$fhenn" compile --model user.fhm "${data[@]}" --n-bits 4 --out auto.fhc --client auto.client \
+  --server auto.server --json auto.json > auto.txt
 grep -q "automatic rounding: lookups read at most" auto.txt || fail "compile: no automatic rounding reported"
 /usr/bin/python3 - auto.json <<'PY' || fail "compile: automatic rounding JSON"
 import json, sys
 j = json.load(open(sys.argv[1]))
 a = j["auto_rounding"]
 assert a["unrounded_bits"] >= 10 and a["bits"] < a["unrounded_bits"], a
-assert a["meets_target"] and a["agreement"] >= 1 - a["max_changed"], a
+assert a["tolerance_of"] == "accuracy" and a["samples"] == 450, a  # the training labels
+assert a["meets_target"] and a["rounded_accuracy"] >= a["unrounded_accuracy"] - a["tolerance"] - 1e-9, a
 assert j["rounding_threshold_bits"] == a["bits"], j
 assert j["deployment"]["max_lookup_input_bits"] <= a["bits"], j["deployment"]
 assert all(acc["kept_bits"] <= a["bits"] for acc in a["accumulators"]), a
-# the search's steps: the chosen bits passed, and one bit fewer (when tried) did not
+# the search's steps: fewer bits than chosen either cost too much accuracy or run on as costly a set
 steps = {s["bits"]: s for s in a["steps"]}
-if a["bits"] - 1 in steps and a["bits"] > 2:
-    below = steps[a["bits"] - 1]["agreement"]
-    assert below is None or below < 1 - a["max_changed"], steps
+chosen = steps[a["bits"]]
+for bits, step in steps.items():
+    if bits < a["bits"]:
+        assert (step["accuracy"] is None or step["accuracy"] < a["unrounded_accuracy"] - a["tolerance"]
+                or step["cost"] == chosen["cost"]), steps
 PY
 "$fhenn" compile --model board.fhm --n-bits 4 --rounding-bits 7 --lookup-bits 16 --out board.fhc > /dev/null
 "$fhenn" evaluate --model board.fhm --compiled board.fhc --json - | grep -q '"circuit_accuracy"' || fail "evaluate json"
@@ -96,8 +99,8 @@ iris=(--data iris --data-seed 1)
   --json iris.json > /dev/null
 [ "$(json_number iris.json input_size)" = 4 ] || fail "iris: input size"
 [ "$(json_number iris.json classes)" = 3 ] || fail "iris: classes"
-"$fhenn" evaluate --model iris.fhm "${iris[@]}" --n-bits 2 --bits-inputs 3 --encrypted 3 --threads 2 \
-  --json iris_eval.json > /dev/null
+"$fhenn" evaluate --model iris.fhm "${iris[@]}" --n-bits 2 --bits-inputs 3 --rounding-bits none --encrypted 3 \
+  --threads 2 --json iris_eval.json > /dev/null
 [ "$(json_number iris_eval.json encrypted_samples)" = 3 ] || fail "iris: encrypted samples"
 awk -v a="$(json_number iris_eval.json agreement_encrypted_vs_clear)" 'BEGIN { exit !(a == 1) }' \
   || fail "iris: encrypted != clear"

@@ -61,9 +61,10 @@ TEST(AutoRounding, ChoosesTheFewestBitsThatKeepThePredictions) {
   const auto rounded = classes_of(explicit_cap, calibration);
   EXPECT_EQ(classes_of(chosen, calibration), rounded);
   EXPECT_DOUBLE_EQ(class_agreement(rounded, unrounded), report.agreement);
-  EXPECT_GE(report.agreement, 0.995);
+  EXPECT_FALSE(report.of_accuracy);  // no labels: the tolerance (1%) is of the predictions
+  EXPECT_GE(report.agreement, 0.99);
   const auto fewer = classes_of(compile_ptq(model, calibration, with_rounding(report.cap - 1)), calibration);
-  EXPECT_LT(class_agreement(fewer, unrounded), 0.995);
+  EXPECT_LT(class_agreement(fewer, unrounded), 0.99);
 }
 
 // One cap for every accumulator: the wider one keeps at most cap bits, the narrower one keeps all of its own.
@@ -127,6 +128,26 @@ TEST(AutoRounding, ReportsTheAccuracyItCostsOnTheLabels) {
   EXPECT_DOUBLE_EQ(report.rounded_accuracy.value(), report.agreement);
 }
 
+// With labels the tolerance is of the accuracy: predictions may change as long as the accuracy holds.
+TEST(AutoRounding, WithLabelsTheToleranceIsOfTheAccuracy) {
+  const FloatMlp model = random_float_mlp({16, 64, 4}, 31);
+  const Matrix calibration = random_features(400, 16, 32);
+  const auto unrounded = classes_of(compile_ptq(model, calibration, with_rounding(std::nullopt)), calibration);
+  AutoRoundingOptions settings = wide_settings();
+  for (size_t i = 0; i < unrounded.size(); ++i) settings.labels.push_back(i % 3 == 0 ? (unrounded[i] + 1) % 4 : unrounded[i]);
+  const AutoRoundingReport report = *compile_ptq(model, calibration, automatic(settings)).auto_rounding;
+  ASSERT_TRUE(report.of_accuracy);
+  const double bound = report.unrounded_accuracy.value() - settings.tolerance;
+  EXPECT_NEAR(report.unrounded_accuracy.value(), 266.0 / 400.0, 1e-12);  // every third label is wrong
+  EXPECT_GE(report.rounded_accuracy.value(), bound - 1e-12);
+  for (const RoundingStep& step : report.steps) {
+    if (step.cap == report.cap - 1) {
+      EXPECT_LT(step.accuracy.value(), bound);
+    }
+  }
+  EXPECT_LT(report.cap, report.unrounded_bits);
+}
+
 TEST(AutoRounding, SearchRowsAreEvenlySpaced) {
   const Matrix rows = random_features(10, 2, 1);
   std::vector<size_t> picked;
@@ -140,7 +161,7 @@ TEST(AutoRounding, RejectsBadSettings) {
   const FloatMlp model = random_float_mlp({4, 8, 2}, 3);
   const Matrix calibration = random_features(20, 4, 4);
   AutoRoundingOptions settings;
-  settings.max_changed = 1.5;
+  settings.tolerance = 1.5;
   EXPECT_THROW(compile_ptq(model, calibration, automatic(settings)), Error);
   settings = {};
   settings.labels = {0, 1};  // 2 labels for 20 samples

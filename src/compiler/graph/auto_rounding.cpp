@@ -38,8 +38,8 @@ double accuracy(std::span<const int> classes, std::span<const size_t> picked, st
 }
 
 void validate(const AutoRoundingOptions& options, const Matrix& calibration) {
-  FHENN_CHECK(options.max_changed >= 0.0 && options.max_changed < 1.0, "automatic rounding: the share of changed ",
-              "predictions allowed is ", options.max_changed, ": give a fraction in [0, 1)");
+  FHENN_CHECK(options.tolerance >= 0.0 && options.tolerance < 1.0, "automatic rounding: the tolerance is ",
+              options.tolerance, ": give a fraction in [0, 1)");
   FHENN_CHECK(options.samples >= 1, "automatic rounding: give at least one search sample");
   FHENN_CHECK(options.min_bits >= 1 && options.min_bits <= options.max_bits && options.max_bits <= 40,
               "automatic rounding: bits between ", options.min_bits, " and ", options.max_bits,
@@ -67,8 +67,9 @@ class Search {
     const LoweredGraph unrounded = lower_graph(graph_, calibration_, statistics_, options_, false);
     reference_ = clear_classes(unrounded.compiled, rows_);
     report.samples = rows_.rows;
-    report.max_changed = settings_.max_changed;
-    if (!settings_.labels.empty()) report.unrounded_accuracy = accuracy(reference_, picked_, settings_.labels);
+    report.tolerance = settings_.tolerance;
+    report.of_accuracy = !settings_.labels.empty();
+    if (report.of_accuracy) report.unrounded_accuracy = unrounded_accuracy_ = accuracy(reference_, picked_, settings_.labels);
     for (const RoundedAccumulator& acc : unrounded.accumulators) {
       report.unrounded_bits = std::max(report.unrounded_bits, acc.range_bits);
     }
@@ -79,7 +80,7 @@ class Search {
     if (const auto it = steps_.find(cap); it != steps_.end()) return it->second;
     options_.rounding_threshold_bits = cap;
     const LoweredGraph candidate = lower_graph(graph_, calibration_, statistics_, options_, false);
-    RoundingStep step{cap, std::nullopt, 0.0, ""};
+    RoundingStep step{cap, std::nullopt, std::nullopt, 0.0, ""};
     std::optional<RoundingTrial> trial =
         settings_.trial ? settings_.trial(candidate.compiled, rows_)
                         : RoundingTrial{clear_classes(candidate.compiled, rows_), 0.0, ""};
@@ -87,21 +88,19 @@ class Search {
       FHENN_CHECK(trial->classes.size() == rows_.rows, "automatic rounding: the trial predicted ",
                   trial->classes.size(), " classes for ", rows_.rows, " samples");
       step.agreement = class_agreement(trial->classes, reference_);
+      if (!settings_.labels.empty()) step.accuracy = accuracy(trial->classes, picked_, settings_.labels);
       step.cost = trial->cost;
       step.parameter_set = trial->parameter_set;
-      classes_[cap] = std::move(trial->classes);
     }
     report.steps.push_back(step);
     return steps_.emplace(cap, step).first->second;
   }
 
+  // Within the tolerance: of the accuracy on the labels, or of the predictions.
   bool passes(const RoundingStep& step) const {
-    return step.agreement && *step.agreement >= 1.0 - settings_.max_changed - 1e-12;
-  }
-
-  std::optional<double> accuracy_at(int cap) const {
-    if (settings_.labels.empty() || !classes_.count(cap)) return std::nullopt;
-    return accuracy(classes_.at(cap), picked_, settings_.labels);
+    constexpr double kSlack = 1e-12;  // a fraction of samples equal to the bound passes
+    if (step.accuracy) return *step.accuracy >= unrounded_accuracy_ - settings_.tolerance - kSlack;
+    return step.agreement && *step.agreement >= 1.0 - settings_.tolerance - kSlack;
   }
 
   // The circuit with every accumulator rounded to `cap` bits (none: unrounded), with its bit-width report.
@@ -121,8 +120,8 @@ class Search {
   std::vector<size_t> picked_;
   Matrix rows_;
   std::vector<int> reference_;
+  double unrounded_accuracy_ = 0.0;
   std::map<int, RoundingStep> steps_;
-  std::map<int, std::vector<int>> classes_;
 };
 
 }  // namespace
@@ -181,7 +180,7 @@ CompiledModel compile_graph_auto_rounding(const Graph& graph, const Matrix& cali
     report.agreement = final_step.agreement.value_or(0.0);
     report.meets_target = report.meets_target || search.passes(final_step);
     report.parameter_set = final_step.parameter_set;
-    report.rounded_accuracy = search.accuracy_at(cap);
+    report.rounded_accuracy = final_step.accuracy;
   }
   report.cap = cap;
   // A cap that keeps every accumulator whole is no rounding.

@@ -49,23 +49,23 @@ std::vector<Example> make_examples() {
   all.push_back({"iris-mlp", "4 -> 16 -> 3, ReLU", data_options("iris"),
                  R"({"input": [4], "layers": [{"op": "linear", "out_features": 16}, {"op": "relu"},
                      {"op": "linear", "out_features": 3}]})",
-                 train_options(100, 0.003, 4, 0), bits_options(3, "none", "worst-case", 3), kWorstCase, 0,
+                 train_options(100, 0.003, 4, 0), bits_options(3, "auto", "worst-case", 3), kWorstCase, 0,
                  "fp32 94.7%, quantized 89.5%, FHE 89.5% (its table); current docs: FHE 97.4%, 0.95 s per sample"});
   all.push_back({"digits-cnn", "conv 8 channels 3 x 3 stride 2, ReLU, linear 10", data_options("digits"),
                  R"({"input": [1, 8, 8], "layers": [{"op": "conv", "out_channels": 8, "kernel": 3, "stride": 2,
                      "padding": 1}, {"op": "relu"}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
-                 train_options(40, 0.01, 16, 0), bits_options(4, "5", "worst-case"), kWorstCase, 0,
+                 train_options(40, 0.01, 16, 0), bits_options(4, "auto", "worst-case"), kWorstCase, 0,
                  "fp32 90%, quantized and FHE random-like (its table); current docs: fp32 98.2%, FHE 99% on 100 "
                  "samples, 2.56 s per sample"});
   all.push_back({"fashion-mlp", "784 -> 64 -> 10, ReLU", data_options("fashion-mnist"),
                  R"({"input": [784], "layers": [{"op": "linear", "out_features": 64}, {"op": "relu"},
                      {"op": "linear", "out_features": 10}]})",
-                 train_options(15, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "6", "seen"), kSeen, 1000,
+                 train_options(15, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "auto", "seen"), kSeen, 1000,
                  "-"});
   all.push_back({"fashion-cnn", "conv 8 channels 4 x 4 stride 4, ReLU, linear 10", data_options("fashion-mnist"),
                  R"({"input": [1, 28, 28], "layers": [{"op": "conv", "out_channels": 8, "kernel": 4, "stride": 4},
                      {"op": "relu"}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
-                 train_options(10, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "6", "seen"), kSeen, 1000,
+                 train_options(10, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "auto", "seen"), kSeen, 1000,
                  "-"});
   return all;
 }

@@ -35,6 +35,10 @@ void check_labels_below(const nn::Dataset& data, int classes, const std::string&
               data.num_classes - 1, "; train the model on this data (fhenn train --data ...)");
 }
 
+nlohmann::json optional_number(const std::optional<double>& v) {
+  return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+}
+
 }  // namespace
 
 double accuracy_of(const std::vector<int>& classes, const std::vector<int64_t>& labels) {
@@ -100,12 +104,13 @@ void BitsOptions::add_to(CLI::App& command) {
   command
       .add_option("--rounding-bits", rounding_bits,
                   "Bits of each accumulator a table lookup reads (its most significant ones): 'auto' (the fewest "
-                  "that keep the calibration set's predictions, within --rounding-tolerance, on the engine's "
+                  "that keep the calibration set's accuracy, within --rounding-tolerance, on the engine's "
                   "simulator), 'none' (every bit), or a number")
       ->capture_default_str();
   command
       .add_option("--rounding-tolerance", rounding_tolerance,
-                  "--rounding-bits auto: the fraction of the calibration set's predictions the rounding may change")
+                  "--rounding-bits auto: the accuracy the rounding may cost on the calibration set (a fraction: "
+                  "0.01 is one point)")
       ->check(CLI::Range(0.0, 0.999))
       ->capture_default_str();
   command
@@ -134,7 +139,7 @@ compiler::PtqOptions BitsOptions::ptq() const {
   quant::validate(options.n_bits);
   if (rounding_bits == "auto") {
     options.auto_rounding = compiler::AutoRoundingOptions{};
-    options.auto_rounding->max_changed = rounding_tolerance;
+    options.auto_rounding->tolerance = rounding_tolerance;
     options.auto_rounding->max_bits = max_lookup_bits;
   } else if (rounding_bits != "none") {
     int bits = 0;
@@ -181,7 +186,7 @@ compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& 
                                       const runtime::PlanOptions& plan) {
   compiler::PtqOptions options = bits.ptq();
   if (options.auto_rounding) {
-    options.auto_rounding->trial = simulated_rounding_trial(plan);
+    options.auto_rounding->trial = simulated_rounding_trial(plan, data.train.features);
     options.auto_rounding->labels = data.train.labels;
   }
   if (const auto* float_model = std::get_if<compiler::FloatMlp>(&model)) {
@@ -194,13 +199,14 @@ compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& 
   return compiler::compile_qat(std::get<compiler::QatMlp>(model), data.train.features);
 }
 
-compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan) {
-  return [plan](const compiler::CompiledModel& compiled,
-                const Matrix& rows) -> std::optional<compiler::RoundingTrial> {
+compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan,
+                                                         const Matrix& plan_features) {
+  return [plan, &plan_features](const compiler::CompiledModel& compiled,
+                                const Matrix& rows) -> std::optional<compiler::RoundingTrial> {
     runtime::EnginePlan engine;
     try {
       const auto seen = plan.ranges == runtime::RangeSource::seen
-                            ? std::optional<ir::SeenRanges>(deploy::observe_ranges(compiled, rows))
+                            ? std::optional<ir::SeenRanges>(deploy::observe_ranges(compiled, plan_features))
                             : std::nullopt;
       engine = runtime::plan_for_engine(compiled.circuit, plan, seen ? &*seen : nullptr);
     } catch (const Error&) {
@@ -232,25 +238,27 @@ std::string auto_rounding_summary(const compiler::AutoRoundingReport& report) {
     text << "lookups read at most " << report.cap << " bits of their accumulators (" << report.unrounded_bits
          << " unrounded)";
   }
-  text << "; the simulated circuit keeps " << 100.0 * report.agreement << "% of the unrounded circuit's predictions on "
-       << report.samples << " calibration samples (target " << 100.0 * (1.0 - report.max_changed) << "%)";
   if (!report.parameter_set.empty()) text << ", on " << report.parameter_set;
-  text << "\n";
+  text << "\n  on " << report.samples << " calibration samples, simulated: ";
   if (report.unrounded_accuracy && report.rounded_accuracy) {
-    text << "  accuracy on those samples: " << 100.0 * *report.unrounded_accuracy << "% unrounded, "
-         << 100.0 * *report.rounded_accuracy << "% rounded\n";
+    text << "accuracy " << 100.0 * *report.rounded_accuracy << "% (" << 100.0 * *report.unrounded_accuracy
+         << "% unrounded; tolerance " << 100.0 * report.tolerance << " points), ";
   }
+  text << 100.0 * report.agreement << "% of the unrounded circuit's predictions kept";
+  if (!report.of_accuracy) text << " (tolerance " << 100.0 * report.tolerance << "% changed)";
+  text << "\n";
   if (!report.meets_target) {
-    text << "  even " << report.cap << " bits, the engine's widest lookup, change more predictions than "
-         << "--rounding-tolerance allows: lower the bits (--n-bits), prune, or train with QAT\n";
+    text << "  even " << report.cap << " bits, the widest lookup allowed, cost more than --rounding-tolerance: "
+         << "lower the bits (--n-bits), prune, or train with QAT\n";
   }
   text << "  per accumulator (range bits -> kept):";
   for (const auto& acc : report.accumulators) text << " " << acc.tensor << " " << acc.range_bits << "->" << acc.kept_bits;
-  text << "\n  tried (bits: kept predictions):";
+  text << "\n  tried (bits: " << (report.of_accuracy ? "accuracy" : "predictions kept") << "):";
   for (const auto& step : report.steps) {
+    const auto measure = report.of_accuracy ? step.accuracy : step.agreement;
     text << " " << step.cap << ": ";
-    if (step.agreement)
-      text << 100.0 * *step.agreement << "%";
+    if (measure)
+      text << 100.0 * *measure << "%";
     else
       text << "no set";
   }
@@ -267,19 +275,20 @@ nlohmann::json auto_rounding_json(const compiler::AutoRoundingReport& report) {
   nlohmann::json steps = nlohmann::json::array();
   for (const auto& step : report.steps) {
     steps.push_back({{"bits", step.cap},
-                     {"agreement", step.agreement ? nlohmann::json(*step.agreement) : nlohmann::json(nullptr)},
+                     {"agreement", optional_number(step.agreement)},
+                     {"accuracy", optional_number(step.accuracy)},
                      {"cost", step.cost},
                      {"parameter_set", step.parameter_set}});
   }
-  const auto optional = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
   return {{"bits", report.cap},
           {"unrounded_bits", report.unrounded_bits},
           {"agreement", report.agreement},
           {"meets_target", report.meets_target},
-          {"max_changed", report.max_changed},
+          {"tolerance", report.tolerance},
+          {"tolerance_of", report.of_accuracy ? "accuracy" : "predictions"},
           {"samples", report.samples},
-          {"unrounded_accuracy", optional(report.unrounded_accuracy)},
-          {"rounded_accuracy", optional(report.rounded_accuracy)},
+          {"unrounded_accuracy", optional_number(report.unrounded_accuracy)},
+          {"rounded_accuracy", optional_number(report.rounded_accuracy)},
           {"parameter_set", report.parameter_set},
           {"accumulators", accumulators},
           {"steps", steps}};

@@ -37,7 +37,7 @@ struct BitsOptions {
   int n_bits = 3;
   std::optional<int> inputs, weights, activations, outputs;
   std::string rounding_bits = "auto";  // auto (compiler::AutoRoundingOptions), none, or a number of bits
-  double rounding_tolerance = compiler::AutoRoundingOptions{}.max_changed;
+  double rounding_tolerance = compiler::AutoRoundingOptions{}.tolerance;
   int max_lookup_bits = compiler::AutoRoundingOptions{}.max_bits;  // auto: the widest it may choose
   std::string rounding_ranges = "worst-case";
   std::string input_ranges = "shared";
@@ -60,10 +60,12 @@ void check_model_fits_data(const AnyModel& model, const nn::Dataset& data, const
 compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& data, const BitsOptions& bits,
                                       const runtime::PlanOptions& plan = {});
 
-// A trial of the automatic rounding: plans the candidate (seen ranges on the trial's rows, when `plan` says so),
-// runs it on the engine's simulator and costs it by the engine's cost model (keyswitch and bootstrap cost times the
-// bootstraps per sample); none when no parameter set can run it.
-compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan);
+// A trial of the automatic rounding: plans the candidate as a deployment would (with seen ranges, when `plan` says
+// so, those of `plan_features`, which must outlive the function), runs it on the engine's simulator and costs it by
+// the engine's cost model (keyswitch and bootstrap cost times the bootstraps per sample); none when no parameter
+// set can run it.
+compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan,
+                                                         const Matrix& plan_features);
 
 // What the automatic rounding chose, as text (a few lines) and JSON.
 std::string auto_rounding_summary(const compiler::AutoRoundingReport& report);

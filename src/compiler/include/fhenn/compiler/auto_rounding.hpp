@@ -29,18 +29,19 @@ using RoundingTrialFunction = std::function<std::optional<RoundingTrial>(const C
 
 // The search (docs/workflow.md, "Automatic rounding"). Every accumulator a lookup reads keeps at most c bits (the
 // rounding of rounding_threshold_bits = c); c is the smallest in [min_bits, max_bits] for which the rounded circuit
-// keeps the unrounded circuit's predicted class on all but max_changed of the search samples. One parameter set
-// serves the whole circuit and its widest lookup sets its cost, so one cap for all layers is the cheapest choice:
-// a layer narrower than c keeps all its bits. Then, when the trials report a cost, c grows while the cost stays
-// that of the fewest bits (bits the parameter set gives for free).
+// costs at most `tolerance` on the search samples: of their accuracy, when labels are given (the accuracy of the
+// unrounded circuit minus the rounded one's), else of the unrounded circuit's predictions (the share whose class
+// changes). One parameter set serves the whole circuit and its widest lookup sets its cost, so one cap for all
+// layers is the cheapest choice: a layer narrower than c keeps all its bits. Then, when the trials report a cost,
+// c grows while the cost stays that of the fewest bits (bits the parameter set gives for free).
 struct AutoRoundingOptions {
-  double max_changed = 0.005;  // fraction of the search samples whose predicted class the rounding may change
-  size_t samples = 2000;       // search samples: the calibration rows, evenly spaced when there are more
+  double tolerance = 0.01;  // the accuracy (with labels) or the share of predictions (without) the rounding may cost
+  size_t samples = 2000;    // search samples: the calibration rows, evenly spaced when there are more
   int min_bits = 2;
   int max_bits = 8;  // the widest lookup the engine runs
   // Measures each candidate (the unrounded reference always runs in the clear); none: the clear circuit, no cost.
   RoundingTrialFunction trial;
-  // The calibration rows' labels (optional): the report then gives the accuracy the rounding costs on them.
+  // The calibration rows' labels (optional): the tolerance is then of the accuracy on them.
   std::vector<int64_t> labels;
 };
 
@@ -52,25 +53,28 @@ struct RoundedAccumulator {
   int shift = 0;
 };
 
-// One candidate tried: its cap, the fraction of the search samples whose prediction it keeps, its set and cost.
+// One candidate tried: its cap, the fraction of the search samples whose prediction it keeps, their accuracy (with
+// labels), its set and cost.
 struct RoundingStep {
   int cap = 0;
   std::optional<double> agreement;  // none: it could not run
+  std::optional<double> accuracy;
   double cost = 0.0;
   std::string parameter_set;
 };
 
 struct AutoRoundingReport {
-  int cap = 0;                         // the bits chosen (rounding_threshold_bits)
-  int unrounded_bits = 0;              // the widest accumulator a lookup reads, unrounded (worst case)
-  double agreement = 1.0;              // of the chosen circuit with the unrounded one, on the search samples
-  bool meets_target = true;            // agreement >= 1 - max_changed (false: even max_bits changes more)
-  double max_changed = 0.0;            // the target
-  size_t samples = 0;                  // search samples
+  int cap = 0;             // the bits chosen (rounding_threshold_bits)
+  int unrounded_bits = 0;  // the widest accumulator a lookup reads, unrounded (worst case)
+  double agreement = 1.0;  // of the chosen circuit with the unrounded one, on the search samples
+  bool meets_target = true;  // within the tolerance (false: even max_bits costs more)
+  double tolerance = 0.0;
+  bool of_accuracy = false;  // the tolerance is of the accuracy on labels (else of the predictions)
+  size_t samples = 0;        // search samples
   std::optional<double> unrounded_accuracy, rounded_accuracy;  // on the search samples, with labels
-  std::string parameter_set;           // of the chosen circuit, as the trials measured it
-  std::vector<RoundedAccumulator> accumulators;  // in circuit order
-  std::vector<RoundingStep> steps;               // in the order tried
+  std::string parameter_set;                                   // of the chosen circuit, as the trials measured it
+  std::vector<RoundedAccumulator> accumulators;                // in circuit order
+  std::vector<RoundingStep> steps;                             // in the order tried
 };
 
 // The rows the search evaluates: all of `rows`, or `count` of them evenly spaced (their indices in `picked`).
