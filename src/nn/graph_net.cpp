@@ -18,6 +18,7 @@ constexpr int64_t kMaxDimension = 4096;
 constexpr int64_t kMaxKernel = 64;
 constexpr size_t kMaxLayers = 256;
 constexpr size_t kMaxArchitectureBytes = 1 << 20;
+constexpr int kMaxResidualDepth = 8;  // residual blocks inside residual blocks
 
 // The activations: the model graph's op for each, and its torch function (alpha: LeakyRelu's slope).
 struct ActivationOp {
@@ -58,6 +59,7 @@ const std::map<std::string, std::set<std::string>>& op_fields() {
         {"avgpool", {"kernel", "stride"}},
         {"maxpool", {"kernel", "stride"}},
         {"flatten", {}},
+        {"residual", {"layers"}},
     };
     for (const ActivationOp& a : activation_ops())
       all[a.name] = std::string(a.name) == "leaky_relu" ? std::set<std::string>{"alpha"} : std::set<std::string>{};
@@ -91,9 +93,29 @@ std::string shape_text(const std::vector<size_t>& shape) {
   return text + ")";
 }
 
+std::vector<size_t> output_shape(const LayerSpec& spec, const std::vector<size_t>& in, const std::string& where);
+
+// The shape `specs` turn `in` into, each layer checked (where: "<where>: layer k (op)").
+std::vector<size_t> layers_shape(const std::vector<LayerSpec>& specs, std::vector<size_t> shape,
+                                 const std::string& where) {
+  for (size_t k = 0; k < specs.size(); ++k) {
+    shape = output_shape(specs[k], shape, where + "layer " + std::to_string(k + 1) + " (" + specs[k].op + ")");
+    FHENN_CHECK(shape.size() == 1 || shape[0] * shape[1] * shape[2] <= (size_t{1} << 24), where, "layer ", k + 1,
+                ": its output ", shape_text(shape), " is too large");
+  }
+  return shape;
+}
+
 // The output shape of `spec` on `in`; throws fhenn::Error naming `where` and the fix.
 std::vector<size_t> output_shape(const LayerSpec& spec, const std::vector<size_t>& in, const std::string& where) {
   const bool image = in.size() == 3;
+  if (spec.op == "residual") {
+    const std::vector<size_t> out = layers_shape(spec.body, in, where + ": ");
+    FHENN_CHECK(out == in, where, ": its layers turn ", shape_text(in), " into ", shape_text(out),
+                "; a residual block adds its input back, so its layers must keep the shape (as many output ",
+                "channels as input ones, stride 1, padding (kernel - 1) / 2)");
+    return in;
+  }
   if (spec.op == "linear") {
     FHENN_CHECK(!image, where, " reads a tensor of shape ", shape_text(in), ": add {\"op\": \"flatten\"} before it");
     return {static_cast<size_t>(spec.size)};
@@ -120,7 +142,20 @@ std::vector<size_t> output_shape(const LayerSpec& spec, const std::vector<size_t
   return in;  // activations
 }
 
-LayerSpec parse_layer(const nlohmann::json& layer, const std::string& where) {
+LayerSpec parse_layer(const nlohmann::json& layer, const std::string& where, int depth);
+
+// The layers of a "layers" list (the architecture's, or a residual block's).
+std::vector<LayerSpec> parse_layers(const nlohmann::json& layers, const std::string& where, int depth) {
+  FHENN_CHECK(layers.is_array() && !layers.empty() && layers.size() <= kMaxLayers, where,
+              "\"layers\" must be a list of 1..", kMaxLayers, " layers");
+  std::vector<LayerSpec> specs;
+  for (size_t k = 0; k < layers.size(); ++k) {
+    specs.push_back(parse_layer(layers[k], where + "layer " + std::to_string(k + 1), depth));
+  }
+  return specs;
+}
+
+LayerSpec parse_layer(const nlohmann::json& layer, const std::string& where, int depth) {
   FHENN_CHECK(layer.is_object() && layer.contains("op") && layer.at("op").is_string(), where,
               ": give an object with an \"op\" (", known_ops(), ")");
   LayerSpec spec;
@@ -140,6 +175,11 @@ LayerSpec parse_layer(const nlohmann::json& layer, const std::string& where) {
   if (spec.op == "conv") {
     spec.padding = int_field(layer, "padding", 0, kMaxKernel, 0, where);
     spec.groups = int_field(layer, "groups", 1, kMaxDimension, 1, where);
+  }
+  if (spec.op == "residual") {
+    FHENN_CHECK(depth < kMaxResidualDepth, where, ": residual blocks nest at most ", kMaxResidualDepth, " deep");
+    FHENN_CHECK(layer.contains("layers"), where, " (residual): give \"layers\": [...], the block's layers");
+    spec.body = parse_layers(layer.at("layers"), where + " (residual): ", depth + 1);
   }
   if (layer.contains("alpha")) {
     FHENN_CHECK(layer.at("alpha").is_number() && std::isfinite(layer.at("alpha").get<double>()), where,
@@ -181,17 +221,8 @@ Architecture parse_architecture(const std::string& json_text, const std::string&
                 ": \"input\" has the dimension ", d.dump(), "; each must be an integer in 1..", kMaxDimension);
     architecture.input.push_back(d.get<size_t>());
   }
-  const nlohmann::json& layers = root.at("layers");
-  FHENN_CHECK(layers.is_array() && !layers.empty() && layers.size() <= kMaxLayers, what,
-              ": \"layers\" must be a list of 1..", kMaxLayers, " layers");
-  std::vector<size_t> shape = architecture.input;
-  for (size_t k = 0; k < layers.size(); ++k) {
-    const std::string where = what + ": layer " + std::to_string(k + 1);
-    architecture.layers.push_back(parse_layer(layers[k], where));
-    shape = output_shape(architecture.layers.back(), shape, where + " (" + architecture.layers.back().op + ")");
-    FHENN_CHECK(shape.size() == 1 || shape[0] * shape[1] * shape[2] <= (size_t{1} << 24), where, ": its output ",
-                shape_text(shape), " is too large");
-  }
+  architecture.layers = parse_layers(root.at("layers"), what + ": ", 0);
+  const std::vector<size_t> shape = layers_shape(architecture.layers, architecture.input, what + ": ");
   FHENN_CHECK(shape.size() == 1, what, ": the last layer gives a tensor of shape ", shape_text(shape),
               "; end with {\"op\": \"flatten\"} and a linear layer that gives one score per class");
   return architecture;
@@ -203,18 +234,24 @@ Architecture read_architecture(const std::filesystem::path& path) {
 }
 
 size_t output_features(const Architecture& architecture) {
-  std::vector<size_t> shape = architecture.input;
-  for (const LayerSpec& spec : architecture.layers) shape = output_shape(spec, shape, spec.op);
+  const std::vector<size_t> shape = layers_shape(architecture.layers, architecture.input, "");
   return shape.size() == 1 ? shape[0] : shape[0] * shape[1] * shape[2];
 }
 
 GraphNet::GraphNet(Architecture architecture, uint64_t seed) : architecture_(std::move(architecture)) {
   SplitMix64 rng(derive_seed(seed, kInitStream));
   std::map<std::string, int> counts;
-  std::vector<size_t> shape = architecture_.input;
   torch::NoGradGuard no_grad;
-  for (const LayerSpec& spec : architecture_.layers) {
-    Layer layer{spec, layer_name(spec.op, counts), shape, output_shape(spec, shape, spec.op), {}, {}};
+  layers_ = build(architecture_.layers, architecture_.input, counts, rng);
+}
+
+std::vector<GraphNet::Layer> GraphNet::build(const std::vector<LayerSpec>& specs, std::vector<size_t> shape,
+                                             std::map<std::string, int>& counts, SplitMix64& rng) {
+  std::vector<Layer> layers;
+  for (const LayerSpec& spec : specs) {
+    Layer layer{spec, "", shape, output_shape(spec, shape, spec.op), {}, {}, {}};
+    if (spec.op == "residual") layer.body = build(spec.body, shape, counts, rng);  // its layers first, then add
+    layer.name = layer_name(spec.op == "residual" ? "add" : spec.op, counts);
     if (spec.op == "conv") {
       const int64_t per_group = static_cast<int64_t>(shape[0]) / spec.groups;
       const double bound = 1.0 / std::sqrt(static_cast<double>(per_group * spec.kernel * spec.kernel));
@@ -226,18 +263,25 @@ GraphNet::GraphNet(Architecture architecture, uint64_t seed) : architecture_(std
       layer.bias = parameter({spec.size}, bound, rng);
     }
     shape = layer.out;
-    layers_.push_back(std::move(layer));
+    layers.push_back(std::move(layer));
   }
+  return layers;
 }
 
 torch::Tensor GraphNet::forward(const torch::Tensor& x) const {
   const auto& in = architecture_.input;
-  torch::Tensor h = in.size() == 3 ? x.reshape({x.size(0), static_cast<int64_t>(in[0]), static_cast<int64_t>(in[1]),
-                                                static_cast<int64_t>(in[2])})
-                                   : x;
-  for (const Layer& layer : layers_) {
+  const torch::Tensor h = in.size() == 3 ? x.reshape({x.size(0), static_cast<int64_t>(in[0]),
+                                                      static_cast<int64_t>(in[1]), static_cast<int64_t>(in[2])})
+                                         : x;
+  return apply(layers_, h);
+}
+
+torch::Tensor GraphNet::apply(const std::vector<Layer>& layers, torch::Tensor h) {
+  for (const Layer& layer : layers) {
     const LayerSpec& s = layer.spec;
-    if (s.op == "conv") {
+    if (s.op == "residual") {
+      h = h + apply(layer.body, h);
+    } else if (s.op == "conv") {
       h = torch::conv2d(h, layer.weight, layer.bias, s.stride, s.padding, 1, s.groups);
     } else if (s.op == "linear") {
       h = torch::linear(h, layer.weight, layer.bias);
@@ -256,20 +300,35 @@ torch::Tensor GraphNet::forward(const torch::Tensor& x) const {
 
 std::vector<torch::Tensor> GraphNet::parameters() const {
   std::vector<torch::Tensor> all;
-  for (const Layer& layer : layers_) {
+  collect_parameters(layers_, all);
+  return all;
+}
+
+void GraphNet::collect_parameters(const std::vector<Layer>& layers, std::vector<torch::Tensor>& all) {
+  for (const Layer& layer : layers) {
+    collect_parameters(layer.body, all);
     if (!layer.weight.defined()) continue;
     all.push_back(layer.weight);
     all.push_back(layer.bias);
   }
-  return all;
 }
 
 compiler::ModelGraph GraphNet::to_model_graph() const {
   compiler::ModelGraph graph;
   graph.inputs.push_back({"input", architecture_.input});
-  std::string current = "input";
-  for (const Layer& layer : layers_) {
+  graph.outputs = {emit(layers_, "input", graph)};
+  return graph;
+}
+
+std::string GraphNet::emit(const std::vector<Layer>& layers, std::string current, compiler::ModelGraph& graph) {
+  for (const Layer& layer : layers) {
     const LayerSpec& s = layer.spec;
+    if (s.op == "residual") {
+      const std::string body = emit(layer.body, current, graph);
+      graph.nodes.push_back(compiler::graph_node(layer.name, "Add", {current, body}));
+      current = layer.name;
+      continue;
+    }
     compiler::GraphNode node = compiler::graph_node(layer.name, "", {current});
     const std::vector<int64_t> window = {s.kernel, s.kernel}, strides = {s.stride, s.stride};
     if (s.op == "conv") {
@@ -296,8 +355,7 @@ compiler::ModelGraph GraphNet::to_model_graph() const {
     graph.nodes.push_back(std::move(node));
     current = layer.name;
   }
-  graph.outputs = {current};
-  return graph;
+  return current;
 }
 
 TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,

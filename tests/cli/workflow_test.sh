@@ -136,6 +136,29 @@ grep -q "rows: true class, columns: predicted class, on the 359 test samples" pl
 width=$(od -An -tu1 -j 16 -N 4 confusion.png | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
 [ "$width" -gt 1000 ] || fail "plot --confusion: $width pixels wide, not two 10-class panels"
 
+# A residual CNN (a skip connection around a convolution), compiled with automatic rounding (the encrypted run of
+# a residual circuit is tested in the compiler's tests).
+cat > residual.json <<'JSON'
+{"input": [1, 8, 8], "layers": [{"op": "conv", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1},
+  {"op": "relu"}, {"op": "residual", "layers": [{"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1},
+  {"op": "relu"}]}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]}
+JSON
+"$fhenn" train --data digits --arch residual.json --epochs 6 --batch-size 16 --lr 0.01 --seed 3 --out res.fhm \
+  > /dev/null
+"$fhenn" evaluate --model res.fhm --data digits --n-bits 5 --json res_eval.json > res.txt
+grep -q "automatic rounding: lookups read at most" res.txt || fail "residual cnn: no automatic rounding"
+/usr/bin/python3 - res_eval.json <<'PY' || fail "residual cnn: evaluation"
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["fp32_accuracy"] > 0.85 and j["circuit_accuracy"] > j["fp32_accuracy"] - 0.05, j
+a = j["auto_rounding"]
+assert a["bits"] < a["unrounded_bits"] and [acc["tensor"] for acc in a["accumulators"]][:2] == ["conv1", "conv2"], a
+PY
+sed 's/"out_channels": 4, "kernel": 3, "padding": 1}/"out_channels": 5, "kernel": 3, "padding": 1}/' residual.json \
+  > reshaped.json
+"$fhenn" train --data digits --arch reshaped.json --out x.fhm 2> res_error.txt && fail "residual: a reshaping block"
+grep -q "its layers turn (4, 4, 4) into (5, 4, 4)" res_error.txt || fail "residual: the shape error is unclear"
+
 # A short experiment: the JSON has both tables and the circuit matches the quantized model.
 "$fhenn" experiment ptq --runs 1 --epochs 1 --threads 2 --json ptq.json > ptq.txt
 grep -q '"pruned"' ptq.json || fail "experiment: no pruned table"

@@ -55,6 +55,76 @@ TEST(Architecture, RefusesBadSpecsNamingTheLayerAndTheFix) {
   error(R"({"input": [1, 4, 4], "layers": [{"op": "relu"}]})", "end with {\"op\": \"flatten\"}");
   error(R"({"input": [4], "layers": [{"op": "linear", "out_features": -3}]})", "\"out_features\" is -3");
   expect_error_containing([] { read_architecture("/nonexistent/arch.json"); }, "/nonexistent/arch.json");
+  // Residual blocks: their layers checked inside, the shape kept, the nesting bounded.
+  error(R"({"input": [2, 4, 4], "layers": [{"op": "residual", "layers": [
+            {"op": "conv", "out_channels": 3, "kernel": 3, "padding": 1}]}, {"op": "flatten"}]})",
+        "arch.json: layer 1 (residual): its layers turn (2, 4, 4) into (3, 4, 4); a residual block adds its input "
+        "back");
+  error(R"({"input": [2, 4, 4], "layers": [{"op": "residual"}]})", "layer 1 (residual): give \"layers\"");
+  error(R"({"input": [2, 4, 4], "layers": [{"op": "residual", "layers": [{"op": "conv", "kernel": 3}]}]})",
+        "arch.json: layer 1 (residual): layer 1: give \"out_channels\"");
+  error(R"({"input": [4], "layers": [{"op": "residual", "layers": []}]})",
+        "layer 1 (residual): \"layers\" must be a list of 1..");
+  std::string nested = R"({"op": "relu"})";
+  for (int depth = 0; depth < 9; ++depth) nested = R"({"op": "residual", "layers": [)" + nested + "]}";
+  error(R"({"input": [4], "layers": [)" + nested + "]}", "residual blocks nest at most 8 deep");
+}
+
+// x + f(x) in torch and in the exported graph (an Add after the block's layers), nested blocks included.
+TEST(GraphNet, AResidualBlockExportsAsAnAddOfItsInputAndItsLayers) {
+  const Architecture arch = parse_architecture(R"({"input": [2, 6, 6], "layers": [
+      {"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1}, {"op": "relu"},
+      {"op": "residual", "layers": [{"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1}, {"op": "relu"},
+          {"op": "residual", "layers": [{"op": "conv", "out_channels": 4, "kernel": 1}]}]},
+      {"op": "flatten"}, {"op": "linear", "out_features": 8}, {"op": "relu"},
+      {"op": "residual", "layers": [{"op": "linear", "out_features": 8}]}, {"op": "linear", "out_features": 3}]})",
+                                               "residual");
+  const GraphNet net(arch, 5);
+  EXPECT_LT(export_error(net, random_rows(8, 72, 4), 8), 1e-5);
+  std::vector<std::string> names;
+  for (const auto& node : net.to_model_graph().nodes) names.push_back(node.name + ":" + node.op);
+  EXPECT_EQ(names, (std::vector<std::string>{"conv1:Conv", "relu1:Relu", "conv2:Conv", "relu2:Relu", "conv3:Conv",
+                                             "add1:Add", "add2:Add", "flatten1:Flatten", "fc1:Gemm", "relu3:Relu",
+                                             "fc2:Gemm", "add3:Add", "fc3:Gemm"}));
+  EXPECT_EQ(net.parameters().size(), 12u);  // 3 convs and 3 linear layers, weight and bias each
+  EXPECT_EQ(output_features(arch), 3u);
+}
+
+// A residual CNN on the digits: trained (the skip's gradient flows), compiled with its Add, and its circuit
+// tracks the float network.
+TEST(GraphNet, AResidualDigitsCnnTrainsAndItsCircuitTracksIt) {
+  const Dataset data = load_digits(0.2, 1);
+  const Architecture arch = parse_architecture(R"({"input": [1, 8, 8], "layers": [
+      {"op": "conv", "out_channels": 4, "kernel": 3, "stride": 2, "padding": 1}, {"op": "relu"},
+      {"op": "residual", "layers": [{"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1}, {"op": "relu"}]},
+      {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
+                                               "residual digits cnn");
+  TrainOptions options;
+  options.epochs = 6;
+  options.batch_size = 16;
+  options.learning_rate = 0.01;
+  options.seed = 3;
+  options.show_progress = false;
+  const TrainedGraphNet trained = train_graph_net(arch, data.train, options);
+  const GraphNet& net = trained.net;
+  const double fp32 = accuracy([&](const torch::Tensor& x) { return net.forward(x); }, data.test);
+  EXPECT_GT(fp32, 0.85);
+  compiler::GraphCompileOptions compile;
+  compile.n_bits = quant::NBits::uniform(6);
+  const compiler::CompiledModel compiled =
+      compiler::compile_graph(compiler::Graph::build(net.to_model_graph()), data.train.features, compile);
+  bool has_sum = false;
+  for (const auto& node : compiled.circuit.nodes()) has_sum = has_sum || node.name == "add1";
+  EXPECT_TRUE(has_sum);
+  size_t correct = 0;
+  for (size_t r = 0; r < data.test.size(); ++r) {
+    const auto scores = compiler::fake_quantized_scores(compiled, data.test.features.row(r));
+    correct += compiler::predicted_class(scores) == data.test.labels[r];
+  }
+  const double circuit = static_cast<double>(correct) / static_cast<double>(data.test.size());
+  EXPECT_GT(circuit, fp32 - 0.03) << "fp32 " << fp32;
+  RecordProperty("fp32_accuracy", std::to_string(fp32));
+  RecordProperty("circuit_accuracy", std::to_string(circuit));
 }
 
 TEST(GraphNet, TheExportedGraphComputesWhatTorchComputesForEveryOp) {

@@ -5,11 +5,13 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
 #include <vector>
 
 #include "fhenn/compiler/graph.hpp"
 #include "fhenn/nn/dataset.hpp"
+#include "fhenn/nn/random.hpp"
 #include "fhenn/nn/training.hpp"
 
 namespace fhenn::nn {
@@ -20,6 +22,8 @@ namespace fhenn::nn {
 //   avgpool, maxpool   kernel, stride (= kernel)
 //   flatten     (C, H, W) -> (C H W)
 //   relu, leaky_relu (alpha, 0.01), sigmoid, tanh, gelu, silu, hardswish, softplus, identity
+//   residual    layers                                                       x + layers(x) (a skip connection):
+//                                                                            the layers keep x's shape
 struct LayerSpec {
   std::string op;
   int size = 0;  // out_channels or out_features
@@ -28,6 +32,7 @@ struct LayerSpec {
   int padding = 0;
   int groups = 1;
   double alpha = 0.01;
+  std::vector<LayerSpec> body;  // residual: the layers its input goes through before it is added back
 };
 
 // {"input": [C, H, W] or [F], "layers": [{"op": "conv", "out_channels": 8, "kernel": 3, "padding": 1}, ...]}
@@ -54,7 +59,8 @@ class GraphNet {
   torch::Tensor forward(const torch::Tensor& x) const;
   std::vector<torch::Tensor> parameters() const;
   // The trained network as a model graph: input "input", layers named conv1, fc1, relu1, pool1, flatten1, ...
-  // (ONNX op names and attributes), the last layer's tensor the output.
+  // (ONNX op names and attributes), a residual block's layers then its Add (add1, ...), the last layer's tensor
+  // the output.
   compiler::ModelGraph to_model_graph() const;
   const Architecture& architecture() const { return architecture_; }
 
@@ -64,7 +70,15 @@ class GraphNet {
     std::string name;
     std::vector<size_t> in, out;  // shapes without the batch
     torch::Tensor weight, bias;   // conv and linear
+    std::vector<Layer> body;      // residual
   };
+  static std::vector<Layer> build(const std::vector<LayerSpec>& specs, std::vector<size_t> shape,
+                                  std::map<std::string, int>& counts, SplitMix64& rng);
+  static torch::Tensor apply(const std::vector<Layer>& layers, torch::Tensor h);
+  static void collect_parameters(const std::vector<Layer>& layers, std::vector<torch::Tensor>& all);
+  // Appends the layers' nodes reading tensor `current`; returns the last one's tensor.
+  static std::string emit(const std::vector<Layer>& layers, std::string current, compiler::ModelGraph& graph);
+
   Architecture architecture_;
   std::vector<Layer> layers_;
 };
