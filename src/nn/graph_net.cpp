@@ -1,8 +1,10 @@
 // Architectures from JSON, the networks they describe (LibTorch), their training and export (see graph_net.hpp).
 #include "fhenn/nn/graph_net.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -313,6 +315,55 @@ void GraphNet::collect_parameters(const std::vector<Layer>& layers, std::vector<
   }
 }
 
+void GraphNet::collect_weighted(const std::vector<Layer>& layers, std::vector<const Layer*>& all) {
+  for (const Layer& layer : layers) {
+    collect_weighted(layer.body, all);
+    if (layer.weight.defined()) all.push_back(&layer);
+  }
+}
+
+ChannelMasks GraphNet::channel_masks(double fraction) const {
+  FHENN_CHECK(fraction > 0.0 && fraction < 1.0, "the fraction of channels to prune is ", fraction,
+              ": give a number between 0 and 1");
+  std::vector<const Layer*> weighted;
+  collect_weighted(layers_, weighted);
+  weighted.pop_back();  // the output layer keeps every score
+  ChannelMasks masks;
+  torch::NoGradGuard no_grad;
+  for (const Layer* layer : weighted) {
+    const torch::Tensor norms = layer->weight.reshape({layer->weight.size(0), -1}).norm(2, 1).contiguous();
+    const auto out = static_cast<size_t>(norms.size(0));
+    const auto removed = static_cast<size_t>(std::floor(fraction * static_cast<double>(out)));
+    std::vector<size_t> order(out);
+    std::iota(order.begin(), order.end(), 0);
+    const float* norm = norms.data_ptr<float>();
+    // Smallest norm first; of equal norms, the later channel first (it goes).
+    std::sort(order.begin(), order.end(),
+              [norm](size_t a, size_t b) { return norm[a] < norm[b] || (norm[a] == norm[b] && a > b); });
+    torch::Tensor keep = torch::ones({static_cast<int64_t>(out)}, torch::kFloat32);
+    for (size_t k = 0; k < removed; ++k) keep[static_cast<int64_t>(order[k])] = 0.0F;
+    masks.keep.push_back(keep);
+    masks.removed += removed;
+    masks.total += out;
+  }
+  return masks;
+}
+
+void GraphNet::apply(const ChannelMasks& masks) const {
+  std::vector<const Layer*> weighted;
+  collect_weighted(layers_, weighted);
+  FHENN_CHECK(masks.keep.size() + 1 == weighted.size(), "channel masks for ", masks.keep.size(),
+              " layers; the network prunes ", weighted.size() - 1);
+  torch::NoGradGuard no_grad;
+  for (size_t k = 0; k < masks.keep.size(); ++k) {
+    const torch::Tensor& weight = weighted[k]->weight;
+    std::vector<int64_t> shape(static_cast<size_t>(weight.dim()), 1);
+    shape[0] = weight.size(0);
+    weight.mul_(masks.keep[k].reshape(shape));
+    weighted[k]->bias.mul_(masks.keep[k]);
+  }
+}
+
 compiler::ModelGraph GraphNet::to_model_graph() const {
   compiler::ModelGraph graph;
   graph.inputs.push_back({"input", architecture_.input});
@@ -359,15 +410,29 @@ std::string GraphNet::emit(const std::vector<Layer>& layers, std::string current
 }
 
 TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,
-                                const TrainOptions& options) {
+                                const TrainOptions& options, const std::optional<ChannelPruning>& pruning) {
   size_t features = 1;
   for (size_t d : architecture.input) features *= d;
   FHENN_CHECK(train.features.cols == features, "the architecture takes ", features, " input features ",
               shape_text(architecture.input), " but the data has ", train.features.cols);
   TrainedGraphNet trained{GraphNet(architecture, options.seed), {}};
   const GraphNet& net = trained.net;
-  trained.training = train_classifier(
-      net.parameters(), [&net](const torch::Tensor& x) { return net.forward(x); }, train, options);
+  const auto forward = [&net](const torch::Tensor& x) { return net.forward(x); };
+  trained.training = train_classifier(net.parameters(), forward, train, options);
+  if (!pruning) return trained;
+  FHENN_CHECK(pruning->fine_tune_epochs >= 1, "fine-tuning after pruning needs at least one epoch, got ",
+              pruning->fine_tune_epochs);
+  const ChannelMasks masks = net.channel_masks(pruning->fraction);
+  net.apply(masks);
+  TrainOptions fine_tune = options;
+  fine_tune.epochs = pruning->fine_tune_epochs;
+  fine_tune.label = options.label + " (fine-tuning, pruned)";
+  const double first_seconds = trained.training.seconds;
+  trained.training = train_classifier(net.parameters(), forward, train, fine_tune, [&] { net.apply(masks); });
+  net.apply(masks);  // permanent: the exported weights hold exact zeros
+  trained.training.seconds += first_seconds;
+  trained.channels_removed = masks.removed;
+  trained.channels_prunable = masks.total;
   return trained;
 }
 

@@ -136,6 +136,21 @@ grep -q "rows: true class, columns: predicted class, on the 359 test samples" pl
 width=$(od -An -tu1 -j 16 -N 4 confusion.png | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4 }')
 [ "$width" -gt 1000 ] || fail "plot --confusion: $width pixels wide, not two 10-class panels"
 
+# Structured pruning: half of the CNN's 4 channels removed after training, fine-tuned, and fewer bootstraps.
+"$fhenn" train --data digits --arch cnn.json --epochs 3 --batch-size 16 --lr 0.01 --prune-channels 0.5 \
+  --fine-tune-epochs 1 --out pruned.fhm --json pruned.json > pruned.txt
+grep -q "pruned 2 of 4 channels" pruned.txt || fail "--prune-channels: not reported"
+[ "$(json_number pruned.json pruned_channels)" = 2 ] || fail "--prune-channels: 2 channels"
+for m in cnn pruned; do
+  "$fhenn" compile --model $m.fhm --data digits --n-bits 4 --rounding-bits 5 --out $m.fhc --client $m.client \
+    --server $m.server --json ${m}_plan.json > /dev/null
+done
+[ "$(json_number pruned_plan.json bootstraps_per_sample)" -lt "$(json_number cnn_plan.json bootstraps_per_sample)" ] \
+  || fail "--prune-channels: no fewer bootstraps"
+"$fhenn" train --data digits --hidden 8 --prune-channels 0.5 --out x.fhm 2> prune_error.txt \
+  && fail "--prune-channels with --hidden"
+grep -q "prune the networks of --arch" prune_error.txt || fail "--prune-channels: the --hidden error is unclear"
+
 # A residual CNN (a skip connection around a convolution), compiled with automatic rounding (the encrypted run of
 # a residual circuit is tested in the compiler's tests).
 cat > residual.json <<'JSON'

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "fhenn/compiler/graph_compile.hpp"
+#include "fhenn/runtime/engine_plan.hpp"
 #include "test_support.hpp"
 
 namespace fhenn::nn {
@@ -177,6 +178,83 @@ TEST(GraphNet, ADigitsCnnTrainsAndItsCircuitTracksIt) {
   RecordProperty("circuit_accuracy", std::to_string(circuit));
   expect_error_containing([&] { train_graph_net(arch, load_iris(0.2, 1).train, options); },
                           "the architecture takes 64 input features (1, 8, 8) but the data has 4");
+}
+
+// Structured pruning: whole output channels and neurons of the smallest norms, the output layer untouched.
+TEST(GraphNet, ChannelMasksRemoveTheWeakestChannelsOfEveryLayerButTheLast) {
+  const Architecture arch = parse_architecture(R"({"input": [2, 6, 6], "layers": [
+      {"op": "conv", "out_channels": 6, "kernel": 3, "padding": 1}, {"op": "relu"},
+      {"op": "residual", "layers": [{"op": "conv", "out_channels": 6, "kernel": 3, "padding": 1}]},
+      {"op": "flatten"}, {"op": "linear", "out_features": 5}, {"op": "relu"}, {"op": "linear", "out_features": 3}]})",
+                                               "prunable");
+  const GraphNet net(arch, 9);
+  const ChannelMasks masks = net.channel_masks(0.5);
+  ASSERT_EQ(masks.keep.size(), 3u);  // conv1, conv2 (in the block), fc1; not fc2
+  EXPECT_EQ(masks.removed, 3u + 3u + 2u);
+  EXPECT_EQ(masks.total, 6u + 6u + 5u);
+  const compiler::ModelGraph before = net.to_model_graph();
+  net.apply(masks);
+  const compiler::ModelGraph after = net.to_model_graph();
+  size_t layer = 0;
+  for (size_t k = 0; k < after.nodes.size(); ++k) {
+    const compiler::GraphNode& node = after.nodes[k];
+    if (node.weight.empty()) continue;
+    const size_t out = node.bias.size(), per_channel = node.weight.size() / out;
+    std::vector<double> norms(out);
+    for (size_t c = 0; c < out; ++c) {
+      for (size_t i = 0; i < per_channel; ++i) norms[c] += std::pow(before.nodes[k].weight[c * per_channel + i], 2);
+    }
+    size_t zero_channels = 0;
+    for (size_t c = 0; c < out; ++c) {
+      bool zero = node.bias[c] == 0.0;
+      for (size_t i = 0; i < per_channel; ++i) zero = zero && node.weight[c * per_channel + i] == 0.0;
+      zero_channels += zero;
+      if (layer == masks.keep.size()) continue;  // the output layer
+      const bool kept = masks.keep[layer][static_cast<int64_t>(c)].item<float>() == 1.0F;
+      EXPECT_EQ(kept, !zero) << node.name << " channel " << c;
+      for (size_t d = 0; d < out && !kept; ++d) {  // a removed channel is never stronger than a kept one
+        if (masks.keep[layer][static_cast<int64_t>(d)].item<float>() == 1.0F) {
+          EXPECT_LE(norms[c], norms[d]);
+        }
+      }
+    }
+    EXPECT_EQ(zero_channels, layer == masks.keep.size() ? 0u : out / 2) << node.name;
+    ++layer;
+  }
+  EXPECT_EQ(layer, 4u);
+  expect_error_containing([&] { net.channel_masks(1.0); }, "give a number between 0 and 1");
+}
+
+// Pruned and fine-tuned: its removed channels' lookups fold to constants, so the engine bootstraps fewer.
+TEST(GraphNet, APrunedCnnCostsFewerBootstraps) {
+  const Dataset data = load_digits(0.2, 1);
+  const Architecture arch = parse_architecture(R"({"input": [1, 8, 8], "layers": [
+      {"op": "conv", "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1}, {"op": "relu"},
+      {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
+                                               "digits cnn");
+  TrainOptions options;
+  options.epochs = 4;
+  options.batch_size = 16;
+  options.learning_rate = 0.01;
+  options.seed = 3;
+  options.show_progress = false;
+  const TrainedGraphNet pruned = train_graph_net(arch, data.train, options, ChannelPruning{0.5, 2});
+  EXPECT_EQ(pruned.channels_removed, 4u);
+  EXPECT_EQ(pruned.channels_prunable, 8u);
+  const double fp32 = accuracy([&](const torch::Tensor& x) { return pruned.net.forward(x); }, data.test);
+  EXPECT_GT(fp32, 0.85);
+  compiler::GraphCompileOptions compile;
+  compile.n_bits = quant::NBits::uniform(3);
+  compile.rounding_threshold_bits = 5;
+  const auto bootstraps = [&](const GraphNet& net) {
+    const auto compiled =
+        compiler::compile_graph(compiler::Graph::build(net.to_model_graph()), data.train.features, compile);
+    return runtime::plan_for_engine(compiled.circuit, {}).bootstraps_per_sample;
+  };
+  const size_t pruned_bootstraps = bootstraps(pruned.net);
+  EXPECT_LE(pruned_bootstraps, 4u * 16u);  // 4 channels of 4 x 4 lookups are left
+  EXPECT_GT(bootstraps(GraphNet(arch, 3)), 4u * 16u);
+  RecordProperty("bootstraps", std::to_string(pruned_bootstraps));
 }
 
 }  // namespace

@@ -23,6 +23,8 @@ struct TrainCommand {
   nn::TrainOptions train;
   std::optional<int> prune;
   std::string prune_mode = "neuron";
+  std::optional<double> prune_channels;  // --arch: structured pruning after training
+  std::optional<int> fine_tune_epochs;
   std::string lr_schedule = "constant";
   bool standardize = false;
   std::string out;
@@ -93,16 +95,20 @@ void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
 // --arch: a network from a JSON architecture, trained in float and saved as a model graph.
 void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
   FHENN_CHECK(!c.qat && !c.prune && !c.standardize,
-              "--arch trains in float, unpruned, on the data as it is: "
-              "quantization-aware training, pruning and --standardize are for the fully connected networks of "
+              "--arch trains in float on the data as it is, pruned by whole channels (--prune-channels): "
+              "quantization-aware training, --prune and --standardize are for the fully connected networks of "
               "--hidden (compile the trained graph with post-training quantization: fhenn compile --n-bits ...)");
+  std::optional<nn::ChannelPruning> pruning;
+  if (c.prune_channels) {
+    pruning = nn::ChannelPruning{*c.prune_channels, c.fine_tune_epochs.value_or(std::max(1, c.train.epochs / 2))};
+  }
   const nn::Architecture architecture = nn::read_architecture(c.arch);
   const auto classes = static_cast<int>(nn::output_features(architecture));
   FHENN_CHECK(classes >= data.num_classes, c.arch, " gives ", classes, " scores but the data has ", data.num_classes,
               " classes: set the last linear layer's out_features to ", data.num_classes);
   nn::TrainOptions options = c.train;
   options.label = "train " + c.arch;
-  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, options);
+  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, options, pruning);
   const auto forward = [&trained](const torch::Tensor& x) { return trained.net.forward(x); };
   const double train_accuracy = nn::accuracy(forward, data.train);
   const double test_accuracy = nn::accuracy(forward, data.test);
@@ -112,8 +118,13 @@ void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
   text << "trained " << c.arch << " (" << graph.nodes.size() << " layers) on " << data.train.size() << " samples in "
        << ProgressBar::format_duration(trained.training.seconds) << "\n"
        << "final loss " << trained.training.final_loss << ", train accuracy " << percent(train_accuracy)
-       << ", test accuracy " << percent(test_accuracy) << " (" << data.test.size() << " samples)\nsaved " << c.out
-       << "\n";
+       << ", test accuracy " << percent(test_accuracy) << " (" << data.test.size() << " samples)\n";
+  if (pruning) {
+    text << "pruned " << trained.channels_removed << " of " << trained.channels_prunable
+         << " channels and neurons (the output layer's excepted), then fine-tuned " << pruning->fine_tune_epochs
+         << " epochs\n";
+  }
+  text << "saved " << c.out << "\n";
   if (!c.json.empty()) {
     write_json({{"model", c.out},
                 {"arch", c.arch},
@@ -123,6 +134,9 @@ void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
                 {"epochs", c.train.epochs},
                 {"batch_size", c.train.batch_size},
                 {"seed", c.train.seed},
+                {"pruned_channels", trained.channels_removed},
+                {"prunable_channels", trained.channels_prunable},
+                {"fine_tune_epochs", pruning ? pruning->fine_tune_epochs : 0},
                 {"train_accuracy", train_accuracy},
                 {"test_accuracy", test_accuracy},
                 {"seconds", trained.training.seconds}},
@@ -135,6 +149,9 @@ void run_train(TrainCommand c) {
   FHENN_CHECK(!(c.qat && c.standardize),
               "--standardize is for float training: a quantization-aware network sets its input range with "
               "--input-range (data: calibrated on the training set)");
+  FHENN_CHECK(!c.arch.empty() || (!c.prune_channels && !c.fine_tune_epochs),
+              "--prune-channels and --fine-tune-epochs prune the networks of --arch (a fully connected one is an "
+              "architecture of linear layers too); --prune K bounds the weights per neuron of --hidden");
   const auto data = c.data.load();
   if (!c.arch.empty()) {
     run_train_architecture(c, data);
@@ -217,6 +234,14 @@ void setup_train(CLI::App& root) {
   cmd->add_option("--prune", c->prune,
                   "Keep at most this many non-zero weights per neuron (mask from the "
                   "initial weights, held while training)");
+  cmd->add_option("--prune-channels", c->prune_channels,
+                  "--arch: after training, remove this fraction of every conv and linear layer's output channels "
+                  "and neurons (the output layer's excepted; smallest weight norm first), so that their lookups "
+                  "cost no bootstrap, then fine-tune")
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--fine-tune-epochs", c->fine_tune_epochs,
+                  "--prune-channels: epochs of training after the pruning (default: half of --epochs)")
+      ->check(CLI::Range(1, 100000));
   cmd->add_option("--prune-mode", c->prune_mode,
                   "'neuron' (every neuron keeps at most --prune weights) or 'layer' (the reference's per-layer L1 "
                   "count, a bound on average only; `fhenn experiment ptq` uses it to reproduce the reference's table)")

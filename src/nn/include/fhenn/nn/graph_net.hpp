@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,13 @@ Architecture read_architecture(const std::filesystem::path& path);
 // The number of scores a (checked) architecture gives.
 size_t output_features(const Architecture& architecture);
 
+// Structured pruning: per conv or linear layer (the last excepted), a 0/1 keep mask over its output channels
+// (neurons), in layer order.
+struct ChannelMasks {
+  std::vector<torch::Tensor> keep;  // [out_channels] float32
+  size_t removed = 0, total = 0;    // channels, over all pruned layers
+};
+
 // The network of an architecture with its weights, initialised as torch does (uniform in +-1/sqrt(fan_in)) from
 // fhenn's portable generator: a seed gives the same network on every machine.
 class GraphNet {
@@ -58,6 +66,13 @@ class GraphNet {
   // Scores of a batch [N, features] (features in the input's row-major order).
   torch::Tensor forward(const torch::Tensor& x) const;
   std::vector<torch::Tensor> parameters() const;
+  // Masks removing, in every conv and linear layer but the last, floor(fraction * out) of its output channels
+  // (neurons): those whose weights have the smallest L2 norm (ties: the later one goes). A removed channel's
+  // weights and bias are zero, so its lookups read no ciphertext and fold to constants: no bootstrap. Throws
+  // fhenn::Error unless 0 < fraction < 1.
+  ChannelMasks channel_masks(double fraction) const;
+  // Zeroes the masked channels' weights and biases in place (no autograd).
+  void apply(const ChannelMasks& masks) const;
   // The trained network as a model graph: input "input", layers named conv1, fc1, relu1, pool1, flatten1, ...
   // (ONNX op names and attributes), a residual block's layers then its Add (add1, ...), the last layer's tensor
   // the output.
@@ -76,6 +91,8 @@ class GraphNet {
                                   std::map<std::string, int>& counts, SplitMix64& rng);
   static torch::Tensor apply(const std::vector<Layer>& layers, torch::Tensor h);
   static void collect_parameters(const std::vector<Layer>& layers, std::vector<torch::Tensor>& all);
+  // The conv and linear layers, in order (residual blocks' included).
+  static void collect_weighted(const std::vector<Layer>& layers, std::vector<const Layer*>& all);
   // Appends the layers' nodes reading tensor `current`; returns the last one's tensor.
   static std::string emit(const std::vector<Layer>& layers, std::string current, compiler::ModelGraph& graph);
 
@@ -83,14 +100,23 @@ class GraphNet {
   std::vector<Layer> layers_;
 };
 
+// Structured pruning after training: remove `fraction` of the channels (GraphNet::channel_masks), then train
+// `fine_tune_epochs` more with them held at zero.
+struct ChannelPruning {
+  double fraction = 0.5;
+  int fine_tune_epochs = 1;
+};
+
 struct TrainedGraphNet {
   GraphNet net;
-  TrainResult training;
+  TrainResult training;  // the fine-tuning's loss when pruned; seconds of both
+  size_t channels_removed = 0, channels_prunable = 0;
 };
 
 // Trains a network of `architecture` on `train` (cross-entropy, AdamW: train_classifier); options.seed seeds the
-// initial weights and the shuffling.
+// initial weights and the shuffling. With `pruning`, then prunes its channels and fine-tunes.
 TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,
-                                const TrainOptions& options);
+                                const TrainOptions& options,
+                                const std::optional<ChannelPruning>& pruning = std::nullopt);
 
 }  // namespace fhenn::nn
