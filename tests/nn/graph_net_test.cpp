@@ -36,6 +36,17 @@ Matrix random_rows(size_t rows, size_t cols, uint64_t seed) {
   return m;
 }
 
+// The digits networks' training: batch 16, lr 0.01, seed 3, quiet.
+TrainOptions digits_training(int epochs) {
+  TrainOptions options;
+  options.epochs = epochs;
+  options.batch_size = 16;
+  options.learning_rate = 0.01;
+  options.seed = 3;
+  options.show_progress = false;
+  return options;
+}
+
 TEST(Architecture, RefusesBadSpecsNamingTheLayerAndTheFix) {
   const auto error = [](const std::string& json, const std::string& expected) {
     expect_error_containing([&] { parse_architecture(json, "arch.json"); }, expected);
@@ -100,12 +111,7 @@ TEST(GraphNet, AResidualDigitsCnnTrainsAndItsCircuitTracksIt) {
       {"op": "residual", "layers": [{"op": "conv", "out_channels": 4, "kernel": 3, "padding": 1}, {"op": "relu"}]},
       {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
                                                "residual digits cnn");
-  TrainOptions options;
-  options.epochs = 6;
-  options.batch_size = 16;
-  options.learning_rate = 0.01;
-  options.seed = 3;
-  options.show_progress = false;
+  const TrainOptions options = digits_training(6);
   const TrainedGraphNet trained = train_graph_net(arch, data.train, options);
   const GraphNet& net = trained.net;
   const double fp32 = accuracy([&](const torch::Tensor& x) { return net.forward(x); }, data.test);
@@ -151,12 +157,7 @@ TEST(GraphNet, ADigitsCnnTrainsAndItsCircuitTracksIt) {
       {"op": "conv", "out_channels": 6, "kernel": 3, "padding": 1}, {"op": "relu"}, {"op": "avgpool", "kernel": 2},
       {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
                                                "digits cnn");
-  TrainOptions options;
-  options.epochs = 4;
-  options.batch_size = 16;
-  options.learning_rate = 0.01;
-  options.seed = 3;
-  options.show_progress = false;
+  const TrainOptions options = digits_training(4);
   const TrainedGraphNet trained = train_graph_net(arch, data.train, options);
   const GraphNet& net = trained.net;
   const double fp32 = accuracy([&](const torch::Tensor& x) { return net.forward(x); }, data.test);
@@ -232,12 +233,7 @@ TEST(GraphNet, APrunedCnnCostsFewerBootstraps) {
       {"op": "conv", "out_channels": 8, "kernel": 3, "stride": 2, "padding": 1}, {"op": "relu"},
       {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
                                                "digits cnn");
-  TrainOptions options;
-  options.epochs = 4;
-  options.batch_size = 16;
-  options.learning_rate = 0.01;
-  options.seed = 3;
-  options.show_progress = false;
+  const TrainOptions options = digits_training(4);
   const TrainedGraphNet pruned = train_graph_net(arch, data.train, options, ChannelPruning{0.5, 2});
   EXPECT_EQ(pruned.channels_removed, 4u);
   EXPECT_EQ(pruned.channels_prunable, 8u);

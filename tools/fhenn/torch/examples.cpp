@@ -1,6 +1,7 @@
 // The reference's examples as recipes, and one example trained, compiled and run encrypted (see examples.hpp).
 #include "examples.hpp"
 
+#include <algorithm>
 #include <ostream>
 
 #include "fhenn/common/error.hpp"
@@ -46,11 +47,12 @@ constexpr runtime::RangeSource kSeen = runtime::RangeSource::seen;
 
 std::vector<Example> make_examples() {
   std::vector<Example> all;
-  all.push_back({"iris-mlp", "4 -> 16 -> 3, ReLU", data_options("iris"),
+  all.push_back({"iris-mlp", "4 -> 16 -> 3, ReLU, half the hidden neurons pruned", data_options("iris"),
                  R"({"input": [4], "layers": [{"op": "linear", "out_features": 16}, {"op": "relu"},
                      {"op": "linear", "out_features": 3}]})",
                  train_options(100, 0.003, 4, 0), bits_options(3, "auto", "worst-case", 3), kWorstCase, 0,
-                 "fp32 94.7%, quantized 89.5%, FHE 89.5% (its table); current docs: FHE 97.4%, 0.95 s per sample"});
+                 "fp32 94.7%, quantized 89.5%, FHE 89.5% (its table); current docs: FHE 97.4%, 0.95 s per sample",
+                 nn::ChannelPruning{0.5, 50}});
   all.push_back({"digits-cnn", "conv 8 channels 3 x 3 stride 2, ReLU, linear 10", data_options("digits"),
                  R"({"input": [1, 8, 8], "layers": [{"op": "conv", "out_channels": 8, "kernel": 3, "stride": 2,
                      "padding": 1}, {"op": "relu"}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
@@ -129,7 +131,9 @@ ExampleResult run_example(const Example& example, const ExampleOverrides& overri
   train.label = "train " + example.name;
   log << example.name << ": training " << example.description << " on " << data.train.size() << " samples, "
       << train.epochs << " epochs" << std::endl;
-  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, train);
+  std::optional<nn::ChannelPruning> pruning = example.pruning;
+  if (pruning && overrides.epochs > 0) pruning->fine_tune_epochs = std::max(1, overrides.epochs / 2);
+  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, train, pruning);
   result.training_seconds = trained.training.seconds;
   const AnyModel model = trained.net.to_model_graph();
   result.fp32_accuracy = float_accuracy(model, data.test).value();

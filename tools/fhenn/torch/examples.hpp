@@ -4,11 +4,13 @@
 
 #include <cstddef>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "encrypted_evaluation.hpp"
+#include "fhenn/nn/graph_net.hpp"
 #include "fhenn/nn/training.hpp"
 #include "fhenn/runtime/engine_plan.hpp"
 #include "workflow.hpp"
@@ -26,6 +28,7 @@ struct Example {
   runtime::RangeSource ranges = runtime::RangeSource::worst_case;
   size_t encrypted_samples = 0;  // the default; 0: the whole test split
   std::string reference;         // the reference's published figures for the same example, or "-"
+  std::optional<nn::ChannelPruning> pruning{};  // structured pruning after training, then fine-tuning
 };
 
 // Every example, in the table's order.
