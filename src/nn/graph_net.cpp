@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
-#include <numeric>
 #include <nlohmann/json.hpp>
+#include <numeric>
 #include <set>
 
 #include "fhenn/common/artifact.hpp"
@@ -409,8 +409,8 @@ std::string GraphNet::emit(const std::vector<Layer>& layers, std::string current
   return current;
 }
 
-TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,
-                                const TrainOptions& options, const std::optional<ChannelPruning>& pruning) {
+TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train, const TrainOptions& options,
+                                const std::optional<ChannelPruning>& pruning) {
   size_t features = 1;
   for (size_t d : architecture.input) features *= d;
   FHENN_CHECK(train.features.cols == features, "the architecture takes ", features, " input features ",

@@ -1,11 +1,12 @@
 // Tests of the automatic rounding: the fewest bits that keep the predictions, per accumulator, its trials and costs.
+#include "fhenn/compiler/auto_rounding.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "compiler/model_factory.hpp"
 #include "fhenn/common/error.hpp"
-#include "fhenn/compiler/auto_rounding.hpp"
 #include "fhenn/compiler/compile.hpp"
 #include "fhenn/runtime/executor.hpp"
 
@@ -134,7 +135,8 @@ TEST(AutoRounding, WithLabelsTheToleranceIsOfTheAccuracy) {
   const Matrix calibration = random_features(400, 16, 32);
   const auto unrounded = classes_of(compile_ptq(model, calibration, with_rounding(std::nullopt)), calibration);
   AutoRoundingOptions settings = wide_settings();
-  for (size_t i = 0; i < unrounded.size(); ++i) settings.labels.push_back(i % 3 == 0 ? (unrounded[i] + 1) % 4 : unrounded[i]);
+  for (size_t i = 0; i < unrounded.size(); ++i)
+    settings.labels.push_back(i % 3 == 0 ? (unrounded[i] + 1) % 4 : unrounded[i]);
   const AutoRoundingReport report = *compile_ptq(model, calibration, automatic(settings)).auto_rounding;
   ASSERT_TRUE(report.of_accuracy);
   const double bound = report.unrounded_accuracy.value() - settings.tolerance;

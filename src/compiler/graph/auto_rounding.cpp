@@ -44,8 +44,8 @@ void validate(const AutoRoundingOptions& options, const Matrix& calibration) {
   FHENN_CHECK(options.min_bits >= 1 && options.min_bits <= options.max_bits && options.max_bits <= 40,
               "automatic rounding: bits between ", options.min_bits, " and ", options.max_bits,
               ": need 1 <= min <= max <= 40");
-  FHENN_CHECK(options.labels.empty() || options.labels.size() == calibration.rows, "automatic rounding: ",
-              options.labels.size(), " labels for ", calibration.rows, " calibration samples");
+  FHENN_CHECK(options.labels.empty() || options.labels.size() == calibration.rows,
+              "automatic rounding: ", options.labels.size(), " labels for ", calibration.rows, " calibration samples");
 }
 
 // The candidates tried, by cap, with what they predicted.
@@ -69,7 +69,8 @@ class Search {
     report.samples = rows_.rows;
     report.tolerance = settings_.tolerance;
     report.of_accuracy = !settings_.labels.empty();
-    if (report.of_accuracy) report.unrounded_accuracy = unrounded_accuracy_ = accuracy(reference_, picked_, settings_.labels);
+    if (report.of_accuracy)
+      report.unrounded_accuracy = unrounded_accuracy_ = accuracy(reference_, picked_, settings_.labels);
     for (const RoundedAccumulator& acc : unrounded.accumulators) {
       report.unrounded_bits = std::max(report.unrounded_bits, acc.range_bits);
     }
@@ -81,9 +82,9 @@ class Search {
     options_.rounding_threshold_bits = cap;
     const LoweredGraph candidate = lower_graph(graph_, calibration_, statistics_, options_, false);
     RoundingStep step{cap, std::nullopt, std::nullopt, 0.0, ""};
-    std::optional<RoundingTrial> trial =
-        settings_.trial ? settings_.trial(candidate.compiled, rows_)
-                        : RoundingTrial{clear_classes(candidate.compiled, rows_), 0.0, ""};
+    std::optional<RoundingTrial> trial = settings_.trial
+                                             ? settings_.trial(candidate.compiled, rows_)
+                                             : RoundingTrial{clear_classes(candidate.compiled, rows_), 0.0, ""};
     if (trial) {
       FHENN_CHECK(trial->classes.size() == rows_.rows, "automatic rounding: the trial predicted ",
                   trial->classes.size(), " classes for ", rows_.rows, " samples");
@@ -155,8 +156,8 @@ CompiledModel compile_graph_auto_rounding(const Graph& graph, const Matrix& cali
   const AutoRoundingOptions& settings = search.settings();
   int cap = unrounded_bits;
   if (unrounded_bits > 0) {
-    // The smallest cap in [low, top] that passes (top when none does): passing is monotone in the cap but for
-    // the noise, so a bisection finds it.
+    // The smallest cap in [low, top] that passes (top when none does), by bisection: passing is nearly monotone
+    // in the cap (the noise, and where the rounding boundaries fall, aside).
     const int top = std::min(unrounded_bits, settings.max_bits);
     int low = std::min(settings.min_bits, top);
     int high = top;

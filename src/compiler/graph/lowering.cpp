@@ -223,8 +223,7 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
   } else if (in.is_accumulator()) {
     // Keep the most significant bits of the accumulator's range (the reference's rounding keeps those it saw).
     const bool seen = options_.rounding_threshold_bits && options_.rounding_ranges == RangeMeasure::seen;
-    const ir::Range bound =
-        seen ? seen_range(in.node) : hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
+    const ir::Range bound = seen ? seen_range(in.node) : hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
     if (options_.rounding_threshold_bits) {
       shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
     }

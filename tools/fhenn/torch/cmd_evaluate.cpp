@@ -50,8 +50,8 @@ void run_evaluate(const EvaluateCommand& c) {
   const AnyModel model = compiler::load_model(c.model);
   const auto data = c.data.load();
   check_model_fits_data(model, data, c.model);
-  const auto compiled = c.compiled.empty() ? compile_model(model, data, c.bits, c.plan.options())
-                                            : compiler::load_compiled(c.compiled);
+  const auto compiled =
+      c.compiled.empty() ? compile_model(model, data, c.bits, c.plan.options()) : compiler::load_compiled(c.compiled);
   if (!c.compiled.empty()) check_compiled_fits_data(compiled, data, c.compiled);
 
   const auto fp32 = float_accuracy(model, data.test);

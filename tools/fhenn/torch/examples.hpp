@@ -26,8 +26,8 @@ struct Example {
   BitsOptions bits;
   // How the engine is planned: a rounding fitted on the ranges seen is planned on them (the reference's sizing).
   runtime::RangeSource ranges = runtime::RangeSource::worst_case;
-  size_t encrypted_samples = 0;  // the default; 0: the whole test split
-  std::string reference;         // the reference's published figures for the same example, or "-"
+  size_t encrypted_samples = 0;                 // the default; 0: the whole test split
+  std::string reference;                        // the reference's published figures for the same example, or "-"
   std::optional<nn::ChannelPruning> pruning{};  // structured pruning after training, then fine-tuning
 };
 

@@ -1,6 +1,7 @@
 // Options and steps shared by the clear-workflow commands: data, bit widths, compilation and accuracies.
 #include "workflow.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <iomanip>
 #include <sstream>
@@ -247,12 +248,17 @@ std::string auto_rounding_summary(const compiler::AutoRoundingReport& report) {
   text << 100.0 * report.agreement << "% of the unrounded circuit's predictions kept";
   if (!report.of_accuracy) text << " (tolerance " << 100.0 * report.tolerance << "% changed)";
   text << "\n";
-  if (!report.meets_target) {
+  const auto chosen = std::find_if(report.steps.begin(), report.steps.end(),
+                                   [&](const compiler::RoundingStep& step) { return step.cap == report.cap; });
+  if (chosen != report.steps.end() && !chosen->agreement) {
+    text << "  no parameter set runs even " << report.cap << " bits: lower the bits (--n-bits) or prune\n";
+  } else if (!report.meets_target) {
     text << "  even " << report.cap << " bits, the widest lookup allowed, cost more than --rounding-tolerance: "
          << "lower the bits (--n-bits), prune, or train with QAT\n";
   }
   text << "  per accumulator (range bits -> kept):";
-  for (const auto& acc : report.accumulators) text << " " << acc.tensor << " " << acc.range_bits << "->" << acc.kept_bits;
+  for (const auto& acc : report.accumulators)
+    text << " " << acc.tensor << " " << acc.range_bits << "->" << acc.kept_bits;
   text << "\n  tried (bits: " << (report.of_accuracy ? "accuracy" : "predictions kept") << "):";
   for (const auto& step : report.steps) {
     const auto measure = report.of_accuracy ? step.accuracy : step.agreement;

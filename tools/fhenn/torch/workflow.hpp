@@ -64,8 +64,7 @@ compiler::CompiledModel compile_model(const AnyModel& model, const nn::Dataset& 
 // so, those of `plan_features`, which must outlive the function), runs it on the engine's simulator and costs it by
 // the engine's cost model (keyswitch and bootstrap cost times the bootstraps per sample); none when no parameter
 // set can run it.
-compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan,
-                                                         const Matrix& plan_features);
+compiler::RoundingTrialFunction simulated_rounding_trial(const runtime::PlanOptions& plan, const Matrix& plan_features);
 
 // What the automatic rounding chose, as text (a few lines) and JSON.
 std::string auto_rounding_summary(const compiler::AutoRoundingReport& report);

@@ -64,9 +64,9 @@ struct RoundingStep {
 };
 
 struct AutoRoundingReport {
-  int cap = 0;             // the bits chosen (rounding_threshold_bits)
-  int unrounded_bits = 0;  // the widest accumulator a lookup reads, unrounded (worst case)
-  double agreement = 1.0;  // of the chosen circuit with the unrounded one, on the search samples
+  int cap = 0;               // the bits chosen (rounding_threshold_bits)
+  int unrounded_bits = 0;    // the widest accumulator a lookup reads, unrounded (worst case)
+  double agreement = 1.0;    // of the chosen circuit with the unrounded one, on the search samples
   bool meets_target = true;  // within the tolerance (false: even max_bits costs more)
   double tolerance = 0.0;
   bool of_accuracy = false;  // the tolerance is of the accuracy on labels (else of the predictions)

@@ -115,8 +115,7 @@ struct TrainedGraphNet {
 
 // Trains a network of `architecture` on `train` (cross-entropy, AdamW: train_classifier); options.seed seeds the
 // initial weights and the shuffling. With `pruning`, then prunes its channels and fine-tunes.
-TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train,
-                                const TrainOptions& options,
+TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train, const TrainOptions& options,
                                 const std::optional<ChannelPruning>& pruning = std::nullopt);
 
 }  // namespace fhenn::nn
