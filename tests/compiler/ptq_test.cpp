@@ -9,6 +9,8 @@
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/compatibility.hpp"
 #include "fhenn/compiler/compile.hpp"
+#include "fhenn/compiler/graph.hpp"
+#include "fhenn/compiler/mlp_graph.hpp"
 #include "fhenn/runtime/executor.hpp"
 
 namespace fhenn::compiler {
@@ -174,6 +176,39 @@ TEST(PtqCircuit, SeenRoundingKeepsTheCalibrationRangeWithinTheThreshold) {
               reference.output_integers(test.row(row)))
         << "sample " << row;
   }
+}
+
+// Per-channel weight scales: each output neuron's weights get their own scale, so a neuron of small weights beside
+// large ones keeps its precision; the circuit is still the fake-quantized model, and the client dequantizes each
+// output with its own scale.
+TEST(PtqCircuit, PerChannelWeightScalesKeepTheSmallNeurons) {
+  FloatMlp model = random_float_mlp({8, 16, 4}, 51);
+  for (size_t k = 0; k < model.layers[1].weight.size(); ++k) {
+    if (k / 16 % 2 == 1) model.layers[1].weight[k] *= 0.02;  // outputs 1 and 3: weights 50 times smaller
+  }
+  const Matrix calibration = random_features(300, 8, 52);
+  PtqOptions options{NBits::uniform(4), std::nullopt};
+  const CompiledModel per_tensor = compile_ptq(model, calibration, options);
+  options.weight_quantization = WeightQuantization::per_channel;
+  const CompiledModel per_channel = compile_ptq(model, calibration, options);
+  EXPECT_NE(per_channel.client.outputs[0].weight_scale, per_channel.client.outputs[1].weight_scale);
+  EXPECT_EQ(per_tensor.client.outputs[0].weight_scale, per_tensor.client.outputs[1].weight_scale);
+  // The small outputs' error against the float model: per tensor their weights round to a few levels or zero.
+  const Graph graph = Graph::build(mlp_graph(model));
+  double tensor_error = 0.0, channel_error = 0.0;
+  const Matrix test = random_features(100, 8, 53);
+  for (size_t row = 0; row < test.rows; ++row) {
+    const auto reference = graph.evaluate(test.row(row)).back().values;
+    const auto a = fake_quantized_scores(per_tensor, test.row(row));
+    const auto b = fake_quantized_scores(per_channel, test.row(row));
+    for (size_t o : {size_t{1}, size_t{3}}) {
+      tensor_error += std::abs(a[o] - reference[o]);
+      channel_error += std::abs(b[o] - reference[o]);
+    }
+    const auto outputs = runtime::run_clear(per_channel.circuit, per_channel.client.quantize(test.row(row)));
+    EXPECT_EQ(per_channel.client.dequantize(outputs), b);
+  }
+  EXPECT_LT(channel_error, 0.5 * tensor_error);
 }
 
 TEST(PtqCircuit, RejectsBadInputs) {

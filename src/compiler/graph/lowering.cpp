@@ -31,7 +31,7 @@ OutputDequantization output_dequantization(const EncodedTensor& value, const Sha
     return out;
   }
   out.input_scale = value.input_scale;
-  out.weight_scale = value.weight_scale;
+  out.weight_scale = value.channel_weight_scale(element / channel_size(shape));
   out.bias = value.bias[element / channel_size(shape)];
   return out;
 }
@@ -127,8 +127,8 @@ const quant::UniformQuantizer& EncodedTensor::channel_quantizer(size_t channel) 
 
 double EncodedTensor::dequantize(const Shape& shape, size_t element, int64_t v) const {
   if (!is_accumulator()) return channel_quantizer(element / channel_size(shape)).dequantize(v);
-  return dequantize_accumulator(v, 0, input_scale, weight_scale, bias[element / channel_size(shape)],
-                                Activation::identity);
+  const size_t channel = element / channel_size(shape);
+  return dequantize_accumulator(v, 0, input_scale, channel_weight_scale(channel), bias[channel], Activation::identity);
 }
 
 LoweringContext::LoweringContext(const Graph& graph, const std::vector<quant::TensorStatistics>& statistics,
@@ -275,6 +275,7 @@ GraphCompileOptions graph_options(const PtqOptions& options) {
   graph.rounding_threshold_bits = options.rounding_threshold_bits;
   graph.rounding_ranges = options.rounding_ranges;
   graph.input_quantization = options.input_quantization;
+  graph.weight_quantization = options.weight_quantization;
   graph.auto_rounding = options.auto_rounding;
   return graph;
 }

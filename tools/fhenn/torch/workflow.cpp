@@ -128,6 +128,12 @@ void BitsOptions::add_to(CLI::App& command) {
                   "folded weights lose more than the shared range)")
       ->check(CLI::IsMember({"per-feature", "shared"}))
       ->capture_default_str();
+  command
+      .add_option("--weight-scales", weight_scales,
+                  "Post-training quantization of each layer's weights: 'per-tensor' (one scale, the reference's) or "
+                  "'per-channel' (one per output channel or neuron, fitted to its own weights)")
+      ->check(CLI::IsMember({"per-tensor", "per-channel"}))
+      ->capture_default_str();
 }
 
 compiler::PtqOptions BitsOptions::ptq() const {
@@ -153,6 +159,8 @@ compiler::PtqOptions BitsOptions::ptq() const {
       rounding_ranges == "seen" ? compiler::RangeMeasure::seen : compiler::RangeMeasure::worst_case;
   options.input_quantization =
       input_ranges == "shared" ? compiler::InputQuantization::per_tensor : compiler::InputQuantization::per_channel;
+  options.weight_quantization = weight_scales == "per-channel" ? compiler::WeightQuantization::per_channel
+                                                               : compiler::WeightQuantization::per_tensor;
   return options;
 }
 

@@ -31,8 +31,8 @@ struct DataOptions {
 };
 
 // --n-bits N, or per role --bits-inputs/--bits-weights/--bits-activations/--bits-outputs,
-// --rounding-bits auto|none|R, --rounding-tolerance F, --rounding-ranges worst-case|seen and
-// --input-ranges per-feature|shared.
+// --rounding-bits auto|none|R, --rounding-tolerance F, --rounding-ranges worst-case|seen,
+// --input-ranges per-feature|shared and --weight-scales per-tensor|per-channel.
 struct BitsOptions {
   int n_bits = 3;
   std::optional<int> inputs, weights, activations, outputs;
@@ -41,6 +41,7 @@ struct BitsOptions {
   int max_lookup_bits = compiler::AutoRoundingOptions{}.max_bits;  // auto: the widest it may choose
   std::string rounding_ranges = "worst-case";
   std::string input_ranges = "shared";
+  std::string weight_scales = "per-tensor";
 
   void add_to(CLI::App& command);
   compiler::PtqOptions ptq() const;

@@ -107,7 +107,7 @@ class Conv final : public GraphOp {
       const size_t co = k / (per_group * window);
       return co / out_per_group * per_group + k / window % per_group;
     };
-    const QuantizedWeights w = linear_op_weights(node, in, channel, context);
+    const QuantizedWeights w = linear_op_weights(node, in, channel, op.out_channels, context);
     context.budget().charge(w.values.size());
     op.kernel = w.values;
     op.pad_values.clear();

@@ -39,7 +39,7 @@ class Gemm final : public GraphOp {
     const size_t out = context.graph().shape(tensor)[0];
     const size_t features = context.builder().shape_of(in.node)[0];
     const WeightChannel feature = [features](size_t k) { return k % features; };
-    const QuantizedWeights w = linear_op_weights(node, in, feature, context);
+    const QuantizedWeights w = linear_op_weights(node, in, feature, out, context);
     context.budget().charge(w.values.size());
     const ir::NodeId acc =
         context.builder().add_dot_product(node.name + ".accumulator", in.node, out, w.values,

@@ -26,10 +26,12 @@ const GraphOp& quant();
 const GraphOp* activation(std::string_view name);
 std::string activation_names();
 
-// Weights quantized symmetrically with `bits` (formula (Q2)).
+// Weights quantized symmetrically with `bits` (formula (Q2)): with one quantizer, or one per output row (row_scales:
+// each row's scale; quantizer: the bits).
 struct QuantizedWeights {
   quant::UniformQuantizer quantizer;
   std::vector<int64_t> values;
+  std::vector<double> row_scales;  // per output channel, when quantized per channel (else empty)
 };
 QuantizedWeights quantize_weights(const std::vector<double>& weights, int bits);
 
@@ -38,9 +40,11 @@ using WeightChannel = std::function<size_t(size_t)>;
 
 // A linear op's weights over input `in`: quantize_weights, or, when `in` is per channel, each weight times the
 // scale of the input channel it reads quantized symmetrically, which folds the input's scales into the weights
-// (the accumulator then has input scale 1, see accumulator()).
+// (the accumulator then has input scale 1, see accumulator()). `rows` output rows of equal length; with
+// WeightQuantization::per_channel each row gets its own quantizer.
 QuantizedWeights quantize_linear_weights(const std::vector<double>& weights, const EncodedTensor& in,
-                                         const WeightChannel& channel_of, int bits);
+                                         const WeightChannel& channel_of, int bits, size_t rows,
+                                         WeightQuantization scales);
 
 // (L1) with the input's zero points moved to constants: c[o] = -sum_j W[o][j] * z(k), k = o * row + j the index of
 // the weight and z(k) the zero point of the input channel it reads (rows of equal length); overflow-checked;
@@ -60,7 +64,7 @@ std::vector<double> reference_weights(const GraphNode& node);
 // The weights of linear op `node` (Gemm, Conv) over `in`: with its trained weight quantizer when it has one
 // (node.quantizer: symmetric, over an input with one quantizer), else quantize_linear_weights with the weight bits.
 QuantizedWeights linear_op_weights(const GraphNode& node, const EncodedTensor& in, const WeightChannel& channel_of,
-                                   const LoweringContext& context);
+                                   size_t rows, const LoweringContext& context);
 
 // The accumulator node `id` of linear op `node` (Gemm, Conv) with weights `w` over `in`, `channels` output channels:
 // accumulator() with the node's bias (zeros when it has none) and its trained rounding shift, if any; the op's

@@ -36,8 +36,12 @@ EncodedTensor reshaped(const EncodedTensor& value, const Shape& to, LoweringCont
     }
   }
   if (in.is_accumulator()) {
-    if (auto bias = regroup(in.bias, from, to)) {
+    auto bias = regroup(in.bias, from, to);
+    auto scales = in.weight_scales.empty() ? std::optional<std::vector<double>>(std::vector<double>{})
+                                           : regroup(in.weight_scales, from, to);
+    if (bias && scales) {
       in.bias = std::move(*bias);
+      in.weight_scales = std::move(*scales);
     } else {
       in = context.quantized(name + ".input", value, value.tensor);
     }

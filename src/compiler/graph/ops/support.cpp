@@ -7,18 +7,32 @@
 namespace fhenn::compiler::ops {
 
 QuantizedWeights quantize_weights(const std::vector<double>& weights, int bits) {
-  QuantizedWeights q{quant::symmetric_quantizer(quant::TensorStatistics::of(weights), bits), {}};
+  QuantizedWeights q{quant::symmetric_quantizer(quant::TensorStatistics::of(weights), bits), {}, {}};
   q.values.reserve(weights.size());
   for (double w : weights) q.values.push_back(q.quantizer.quantize(w));
   return q;
 }
 
 QuantizedWeights quantize_linear_weights(const std::vector<double>& weights, const EncodedTensor& in,
-                                         const WeightChannel& channel_of, int bits) {
-  if (!in.is_per_channel()) return quantize_weights(weights, bits);
-  std::vector<double> folded(weights.size());
-  for (size_t k = 0; k < weights.size(); ++k) folded[k] = weights[k] * in.channel_quantizer(channel_of(k)).scale;
-  return quantize_weights(folded, bits);
+                                         const WeightChannel& channel_of, int bits, size_t rows,
+                                         WeightQuantization scales) {
+  std::vector<double> folded = weights;
+  if (in.is_per_channel()) {
+    for (size_t k = 0; k < weights.size(); ++k) folded[k] = weights[k] * in.channel_quantizer(channel_of(k)).scale;
+  }
+  if (scales == WeightQuantization::per_tensor) return quantize_weights(folded, bits);
+  FHENN_ASSERT(rows > 0 && folded.size() % rows == 0);
+  const size_t row_length = folded.size() / rows;
+  QuantizedWeights q{quant::symmetric_quantizer(quant::TensorStatistics::of(folded), bits), {}, {}};
+  q.values.reserve(folded.size());
+  for (size_t o = 0; o < rows; ++o) {
+    const std::vector<double> row(folded.begin() + static_cast<std::ptrdiff_t>(o * row_length),
+                                  folded.begin() + static_cast<std::ptrdiff_t>((o + 1) * row_length));
+    const QuantizedWeights row_weights = quantize_weights(row, bits);
+    q.values.insert(q.values.end(), row_weights.values.begin(), row_weights.values.end());
+    q.row_scales.push_back(row_weights.quantizer.scale);
+  }
+  return q;
 }
 
 std::vector<int64_t> zero_point_constants(const std::vector<int64_t>& weights, size_t rows, const EncodedTensor& in,
@@ -61,14 +75,17 @@ std::vector<double> reference_weights(const GraphNode& node) {
 }
 
 QuantizedWeights linear_op_weights(const GraphNode& node, const EncodedTensor& in, const WeightChannel& channel_of,
-                                   const LoweringContext& context) {
-  if (!node.quantizer) return quantize_linear_weights(node.weight, in, channel_of, context.options().n_bits.op_weights);
+                                   size_t rows, const LoweringContext& context) {
+  if (!node.quantizer) {
+    return quantize_linear_weights(node.weight, in, channel_of, context.options().n_bits.op_weights, rows,
+                                   context.options().weight_quantization);
+  }
   const quant::UniformQuantizer& q = *node.quantizer;
   validate_quantizer(q, node.name + ".weight");
   FHENN_CHECK(q.zero_point == 0, node.name, ".weight: the weight quantizer has zero point ", q.zero_point,
               "; weights must be quantized symmetrically (zero point 0)");
   FHENN_ASSERT(!in.is_per_channel());  // per-channel inputs are only given to ops that fold their scales
-  QuantizedWeights w{q, {}};
+  QuantizedWeights w{q, {}, {}};
   w.values.reserve(node.weight.size());
   for (double v : node.weight) w.values.push_back(q.quantize(v));
   return w;
@@ -78,6 +95,7 @@ EncodedTensor linear_op_accumulator(const GraphNode& node, ir::NodeId id, const 
                                     const QuantizedWeights& w, size_t channels, LoweringContext& context) {
   EncodedTensor acc =
       accumulator(id, in, w.quantizer.scale, node.bias.empty() ? std::vector<double>(channels, 0.0) : node.bias);
+  acc.weight_scales = w.row_scales;
   if (node.ints.count("rounding_shift")) {
     const int64_t shift = node.int_or("rounding_shift", 0);
     FHENN_CHECK(shift >= 0 && shift <= 40, "node '", node.name, "' (", node.op, "): rounding_shift is ", shift,

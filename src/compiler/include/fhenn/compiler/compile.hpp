@@ -28,6 +28,11 @@ using quant::NBits;
 // such an input keeps one range.
 enum class InputQuantization { per_channel, per_tensor };
 
+// How post-training quantization scales a linear op's (Gemm's, Conv's) weights: one symmetric scale for the whole
+// weight tensor (the reference's), or one per output channel (neuron), each fitted to its own weights: finer
+// weights where channels' magnitudes differ, at no cost in the circuit (each channel's lookup has its own table).
+enum class WeightQuantization { per_tensor, per_channel };
+
 // The ranges a measure reads: those seen on the calibration / input set (the reference's), or those guaranteed for
 // every input (what an encrypted run needs to be exact).
 enum class RangeMeasure { seen, worst_case };
@@ -43,6 +48,7 @@ struct PtqOptions {
   RangeMeasure rounding_ranges = RangeMeasure::worst_case;
   // One range for all input features (the reference's), or one per feature.
   InputQuantization input_quantization = InputQuantization::per_tensor;
+  WeightQuantization weight_quantization = WeightQuantization::per_tensor;
   // Choose rounding_threshold_bits automatically (auto_rounding.hpp; rounding_threshold_bits must then be unset).
   std::optional<AutoRoundingOptions> auto_rounding{};
 };

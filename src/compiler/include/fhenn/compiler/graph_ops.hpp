@@ -21,8 +21,8 @@ namespace fhenn::compiler {
 // A float tensor's form inside the circuit (docs/circuit.md, (L1)-(L5) generalised to tensors):
 //   quantized    x[i] = quantizer.dequantize(q[i])                 (a lookup's output, or the client's)
 //   per channel  x[i] = channel_quantizers[c].dequantize(q[i])     (the client's, one quantizer per feature)
-//   accumulator  x[i] = double(v[i]) * input_scale * weight_scale + bias[c]   evaluated in double left to right,
-//                exactly as (L3)
+//   accumulator  x[i] = double(v[i]) * input_scale * weight_scale[c] + bias[c]   evaluated in double left to
+//                right, exactly as (L3); weight_scale[c] = weight_scales[c], or the one weight_scale
 // where c is the channel of element i (channel_size: the first axis, so every feature of a flat tensor).
 struct EncodedTensor {
   ir::NodeId node = 0;
@@ -31,7 +31,8 @@ struct EncodedTensor {
   std::vector<quant::UniformQuantizer> channel_quantizers;
   double input_scale = 1.0;
   double weight_scale = 1.0;
-  std::vector<double> bias;  // accumulators: one per channel
+  std::vector<double> weight_scales;  // accumulators of per-channel weights: one per channel (else empty)
+  std::vector<double> bias;           // accumulators: one per channel
   // Accumulators: a trained rounding shift (GraphNode attribute rounding_shift) for the lookup that reads it.
   std::optional<int> rounding_shift;
 
@@ -39,6 +40,10 @@ struct EncodedTensor {
   bool is_quantized() const { return quantizer.has_value(); }
   bool is_per_channel() const { return !channel_quantizers.empty(); }
   bool is_accumulator() const { return !is_quantized() && !is_per_channel(); }
+  // An accumulator's weight scale in channel `channel`.
+  double channel_weight_scale(size_t channel) const {
+    return weight_scales.empty() ? weight_scale : weight_scales.at(channel);
+  }
   // The quantizer of channel `channel` (quantized and per-channel tensors).
   const quant::UniformQuantizer& channel_quantizer(size_t channel) const;
   // The float value element `element` of a (shape-`shape`) tensor holding integer v stands for.
@@ -50,6 +55,7 @@ struct GraphCompileOptions {
   std::optional<int> rounding_threshold_bits;               // keep this many bits of every accumulator a lookup reads
   RangeMeasure rounding_ranges = RangeMeasure::worst_case;  // ... of its worst-case or its seen range
   InputQuantization input_quantization = InputQuantization::per_channel;
+  WeightQuantization weight_quantization = WeightQuantization::per_tensor;
   std::optional<AutoRoundingOptions> auto_rounding{};  // choose rounding_threshold_bits (auto_rounding.hpp)
 };
 
