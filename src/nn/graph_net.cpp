@@ -20,7 +20,8 @@ constexpr int64_t kMaxDimension = 4096;
 constexpr int64_t kMaxKernel = 64;
 constexpr size_t kMaxLayers = 256;
 constexpr size_t kMaxArchitectureBytes = 1 << 20;
-constexpr int kMaxResidualDepth = 8;  // residual blocks inside residual blocks
+constexpr int kMaxResidualDepth = 8;                // residual blocks inside residual blocks
+constexpr uint64_t kMaxParameters = uint64_t{1} << 27;  // weights and biases: 512 MB of float32
 
 // The activations: the model graph's op for each, and its torch function (alpha: LeakyRelu's slope).
 struct ActivationOp {
@@ -144,6 +145,25 @@ std::vector<size_t> output_shape(const LayerSpec& spec, const std::vector<size_t
   return in;  // activations
 }
 
+// The weights and biases of `specs` on input `shape` (a checked architecture), saturating at kMaxParameters + 1.
+uint64_t parameter_count(const std::vector<LayerSpec>& specs, std::vector<size_t> shape) {
+  uint64_t count = 0;
+  for (const LayerSpec& spec : specs) {
+    const auto size = static_cast<uint64_t>(spec.size);
+    if (spec.op == "conv") {
+      const auto k = static_cast<uint64_t>(spec.kernel);
+      count += size * (shape[0] / static_cast<uint64_t>(spec.groups)) * k * k + size;
+    } else if (spec.op == "linear") {
+      count += size * shape[0] + size;
+    } else if (spec.op == "residual") {
+      count += parameter_count(spec.body, shape);
+    }
+    if (count > kMaxParameters) return kMaxParameters + 1;
+    shape = output_shape(spec, shape, spec.op);
+  }
+  return count;
+}
+
 LayerSpec parse_layer(const nlohmann::json& layer, const std::string& where, int depth);
 
 // The layers of a "layers" list (the architecture's, or a residual block's).
@@ -225,6 +245,8 @@ Architecture parse_architecture(const std::string& json_text, const std::string&
   }
   architecture.layers = parse_layers(root.at("layers"), what + ": ", 0);
   const std::vector<size_t> shape = layers_shape(architecture.layers, architecture.input, what + ": ");
+  FHENN_CHECK(parameter_count(architecture.layers, architecture.input) <= kMaxParameters, what,
+              ": the network would have more than ", kMaxParameters, " weights; use fewer or smaller layers");
   FHENN_CHECK(shape.size() == 1, what, ": the last layer gives a tensor of shape ", shape_text(shape),
               "; end with {\"op\": \"flatten\"} and a linear layer that gives one score per class");
   return architecture;

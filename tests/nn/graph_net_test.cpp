@@ -80,6 +80,13 @@ TEST(Architecture, RefusesBadSpecsNamingTheLayerAndTheFix) {
   std::string nested = R"({"op": "relu"})";
   for (int depth = 0; depth < 9; ++depth) nested = R"({"op": "residual", "layers": [)" + nested + "]}";
   error(R"({"input": [4], "layers": [)" + nested + "]}", "residual blocks nest at most 8 deep");
+  // A crafted file cannot make it allocate without bound.
+  error(R"({"input": [4096], "layers": [{"op": "linear", "out_features": 4096},
+            {"op": "residual", "layers": [{"op": "linear", "out_features": 4096}, {"op": "linear", "out_features": 4096},
+            {"op": "linear", "out_features": 4096}, {"op": "linear", "out_features": 4096},
+            {"op": "linear", "out_features": 4096}, {"op": "linear", "out_features": 4096},
+            {"op": "linear", "out_features": 4096}, {"op": "linear", "out_features": 4096}]}]})",
+        "the network would have more than 134217728 weights");
 }
 
 // x + f(x) in torch and in the exported graph (an Add after the block's layers), nested blocks included.
