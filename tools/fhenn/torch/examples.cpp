@@ -33,9 +33,8 @@ nn::TrainOptions train_options(int epochs, double learning_rate, int batch_size,
 }
 
 BitsOptions bits_options(int n_bits, const std::string& rounding_bits, const std::string& rounding_ranges,
-                         std::optional<int> input_bits = std::nullopt, const std::string& weight_scales = "per-tensor") {
+                         std::optional<int> input_bits = std::nullopt) {
   BitsOptions bits;
-  bits.weight_scales = weight_scales;
   bits.n_bits = n_bits;
   bits.inputs = input_bits;
   bits.rounding_bits = rounding_bits;
@@ -68,7 +67,7 @@ std::vector<Example> make_examples() {
   all.push_back({"fashion-cnn", "conv 8 channels 4 x 4 stride 4, ReLU, linear 10", data_options("fashion-mnist"),
                  R"({"input": [1, 28, 28], "layers": [{"op": "conv", "out_channels": 8, "kernel": 4, "stride": 4},
                      {"op": "relu"}, {"op": "flatten"}, {"op": "linear", "out_features": 10}]})",
-                 train_options(10, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "auto", "seen", std::nullopt, "per-channel"), kSeen, 1000,
+                 train_options(10, 0.002, 64, 1, nn::LrSchedule::cosine), bits_options(5, "auto", "seen"), kSeen, 1000,
                  "-"});
   return all;
 }
