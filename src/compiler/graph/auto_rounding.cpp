@@ -188,7 +188,7 @@ CompiledModel compile_graph_auto_rounding(const Graph& graph, const Matrix& cali
   const std::optional<int> rounding = cap < unrounded_bits ? std::optional<int>(cap) : std::nullopt;
   LoweredGraph lowered = search.lower(rounding);
   report.accumulators = std::move(lowered.accumulators);
-  if (!report.rounded_accuracy) report.rounded_accuracy = report.unrounded_accuracy;
+  if (unrounded_bits == 0) report.rounded_accuracy = report.unrounded_accuracy;  // nothing rounded
   lowered.compiled.rounding_threshold_bits = rounding;
   lowered.compiled.auto_rounding = std::move(report);
   return std::move(lowered.compiled);

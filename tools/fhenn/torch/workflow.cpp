@@ -248,21 +248,24 @@ std::string auto_rounding_summary(const compiler::AutoRoundingReport& report) {
          << " unrounded)";
   }
   if (!report.parameter_set.empty()) text << ", on " << report.parameter_set;
-  text << "\n  on " << report.samples << " calibration samples, simulated: ";
-  if (report.unrounded_accuracy && report.rounded_accuracy) {
-    text << "accuracy " << 100.0 * *report.rounded_accuracy << "% (" << 100.0 * *report.unrounded_accuracy
-         << "% unrounded; tolerance " << 100.0 * report.tolerance << " points), ";
-  }
-  text << 100.0 * report.agreement << "% of the unrounded circuit's predictions kept";
-  if (!report.of_accuracy) text << " (tolerance " << 100.0 * report.tolerance << "% changed)";
   text << "\n";
   const auto chosen = std::find_if(report.steps.begin(), report.steps.end(),
                                    [&](const compiler::RoundingStep& step) { return step.cap == report.cap; });
   if (chosen != report.steps.end() && !chosen->agreement) {
     text << "  no parameter set runs even " << report.cap << " bits: lower the bits (--n-bits) or prune\n";
-  } else if (!report.meets_target) {
-    text << "  even " << report.cap << " bits, the widest lookup allowed, cost more than --rounding-tolerance: "
-         << "lower the bits (--n-bits), prune, or train with QAT\n";
+  } else {
+    text << "  on " << report.samples << " calibration samples, simulated: ";
+    if (report.unrounded_accuracy && report.rounded_accuracy) {
+      text << "accuracy " << 100.0 * *report.rounded_accuracy << "% (" << 100.0 * *report.unrounded_accuracy
+           << "% unrounded; tolerance " << 100.0 * report.tolerance << " points), ";
+    }
+    text << 100.0 * report.agreement << "% of the unrounded circuit's predictions kept";
+    if (!report.of_accuracy) text << " (tolerance " << 100.0 * report.tolerance << "% changed)";
+    text << "\n";
+    if (!report.meets_target) {
+      text << "  even " << report.cap << " bits, the widest lookup allowed, cost more than --rounding-tolerance: "
+           << "lower the bits (--n-bits), prune, or train with QAT\n";
+    }
   }
   text << "  per accumulator (range bits -> kept):";
   for (const auto& acc : report.accumulators)
