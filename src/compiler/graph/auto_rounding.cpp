@@ -1,4 +1,4 @@
-// Automatic rounding: the search for the fewest accumulator bits that keep the calibration set's predictions.
+// Automatic rounding: the search for the fewest accumulator bits that keep the calibration set's accuracy.
 #include "fhenn/compiler/auto_rounding.hpp"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// Automatic rounding: the fewest accumulator bits each lookup reads that keep the calibration set's predictions.
+// Automatic rounding: the fewest accumulator bits each lookup reads that keep the calibration set's accuracy.
 #pragma once
 
 #include <cstddef>
