@@ -36,6 +36,23 @@ Matrix random_rows(size_t rows, size_t cols, uint64_t seed) {
   return m;
 }
 
+// The network compiled by post-training quantization at 6 bits, calibrated on `calibration`.
+compiler::CompiledModel compile_6_bits(const GraphNet& net, const Matrix& calibration) {
+  compiler::GraphCompileOptions compile;
+  compile.n_bits = quant::NBits::uniform(6);
+  return compiler::compile_graph(compiler::Graph::build(net.to_model_graph()), calibration, compile);
+}
+
+// The circuit's accuracy on `set` (the client's quantization, the circuit in the clear, argmax).
+double circuit_accuracy(const compiler::CompiledModel& compiled, const LabelledSet& set) {
+  size_t correct = 0;
+  for (size_t r = 0; r < set.size(); ++r) {
+    correct +=
+        compiler::predicted_class(compiler::fake_quantized_scores(compiled, set.features.row(r))) == set.labels[r];
+  }
+  return static_cast<double>(correct) / static_cast<double>(set.size());
+}
+
 // The digits networks' training: batch 16, lr 0.01, seed 3, quiet.
 TrainOptions digits_training(int epochs) {
   TrainOptions options;
@@ -123,19 +140,11 @@ TEST(GraphNet, AResidualDigitsCnnTrainsAndItsCircuitTracksIt) {
   const GraphNet& net = trained.net;
   const double fp32 = accuracy([&](const torch::Tensor& x) { return net.forward(x); }, data.test);
   EXPECT_GT(fp32, 0.85);
-  compiler::GraphCompileOptions compile;
-  compile.n_bits = quant::NBits::uniform(6);
-  const compiler::CompiledModel compiled =
-      compiler::compile_graph(compiler::Graph::build(net.to_model_graph()), data.train.features, compile);
+  const compiler::CompiledModel compiled = compile_6_bits(net, data.train.features);
   bool has_sum = false;
   for (const auto& node : compiled.circuit.nodes()) has_sum = has_sum || node.name == "add1";
   EXPECT_TRUE(has_sum);
-  size_t correct = 0;
-  for (size_t r = 0; r < data.test.size(); ++r) {
-    const auto scores = compiler::fake_quantized_scores(compiled, data.test.features.row(r));
-    correct += compiler::predicted_class(scores) == data.test.labels[r];
-  }
-  const double circuit = static_cast<double>(correct) / static_cast<double>(data.test.size());
+  const double circuit = circuit_accuracy(compiled, data.test);
   EXPECT_GT(circuit, fp32 - 0.03) << "fp32 " << fp32;
   RecordProperty("fp32_accuracy", std::to_string(fp32));
   RecordProperty("circuit_accuracy", std::to_string(circuit));
@@ -171,16 +180,8 @@ TEST(GraphNet, ADigitsCnnTrainsAndItsCircuitTracksIt) {
   EXPECT_GT(fp32, 0.9);
   EXPECT_LT(export_error(net, data.test.features, 20), 1e-4);
 
-  compiler::GraphCompileOptions compile;
-  compile.n_bits = quant::NBits::uniform(6);
-  const compiler::CompiledModel compiled =
-      compiler::compile_graph(compiler::Graph::build(net.to_model_graph()), data.train.features, compile);
-  size_t correct = 0;
-  for (size_t r = 0; r < data.test.size(); ++r) {
-    const auto scores = compiler::fake_quantized_scores(compiled, data.test.features.row(r));
-    correct += compiler::predicted_class(scores) == data.test.labels[r];
-  }
-  const double circuit = static_cast<double>(correct) / static_cast<double>(data.test.size());
+  const compiler::CompiledModel compiled = compile_6_bits(net, data.train.features);
+  const double circuit = circuit_accuracy(compiled, data.test);
   EXPECT_GT(circuit, fp32 - 0.03) << "fp32 " << fp32;
   RecordProperty("fp32_accuracy", std::to_string(fp32));
   RecordProperty("circuit_accuracy", std::to_string(circuit));
