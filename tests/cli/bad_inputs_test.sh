@@ -4,9 +4,7 @@
 set -uo pipefail
 fhenn="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$here/scratch.sh"
 source "$here/expect.sh"
 
 printf 'x,y,label\n1,2,0\n3,4\n' > ragged.csv

@@ -5,9 +5,7 @@
 set -uo pipefail
 fhenn="$1"
 here="$(cd "$(dirname "$0")" && pwd)"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+source "$here/scratch.sh"
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 source "$here/expect.sh"
 must() { "$fhenn" "$@" > /dev/null || { echo "FAIL: fhenn $* exited non-zero" >&2; exit 1; }; }

@@ -3,9 +3,8 @@
 # training samples, one or two epochs and a handful of encrypted samples. Usage: examples_test.sh PATH/TO/fhenn
 set -euo pipefail
 fhenn="$1"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/scratch.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 

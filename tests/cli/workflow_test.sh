@@ -3,9 +3,8 @@
 # packaged data sets, through fhenn train, compile, evaluate (in the clear and encrypted) and plot. Usage: workflow_test.sh PATH/TO/fhenn
 set -euo pipefail
 fhenn="$1"
-work="$(mktemp -d)"
-trap 'rm -rf "$work"' EXIT
-cd "$work"
+here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/scratch.sh"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 # The number after "key": in a JSON file (first match).

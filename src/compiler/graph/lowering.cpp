@@ -218,19 +218,23 @@ EncodedTensor LoweringContext::add_lookup(const std::string& name, const Encoded
   const Shape shape = builder_.shape_of(in.node);
   ir::NodeId operand = in.node;
   int shift = 0;
+  auto element_ranges = ir::worst_case_element_ranges(builder_.nodes());
   if (in.is_accumulator() && in.rounding_shift) {
     shift = *in.rounding_shift;  // trained with the network (rounding-aware QAT)
   } else if (in.is_accumulator()) {
     // Keep the most significant bits of the accumulator's range (the reference's rounding keeps those it saw).
     const bool seen = options_.rounding_threshold_bits && options_.rounding_ranges == RangeMeasure::seen;
-    const ir::Range bound = seen ? seen_range(in.node) : hull(ir::worst_case_element_ranges(builder_.nodes())[in.node]);
+    const ir::Range bound = seen ? seen_range(in.node) : hull(element_ranges[in.node]);
     if (options_.rounding_threshold_bits) {
       shift = quant::rounding_shift_for_range(bound.min, bound.max, *options_.rounding_threshold_bits);
     }
     record_rounding(in, bound, shift);
   }
-  if (shift > 0) operand = rounded(in, shift);
-  const auto ranges = ir::worst_case_element_ranges(builder_.nodes())[operand];
+  if (shift > 0) {
+    operand = rounded(in, shift);
+    element_ranges = ir::worst_case_element_ranges(builder_.nodes());  // with the round node
+  }
+  const auto& ranges = element_ranges[operand];
   const size_t per_channel = channel_size(shape);
   std::vector<ir::LookupTable> tables;
   for (size_t c = 0; c < ranges.size() / per_channel; ++c) {
