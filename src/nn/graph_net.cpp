@@ -20,7 +20,7 @@ constexpr int64_t kMaxDimension = 4096;
 constexpr int64_t kMaxKernel = 64;
 constexpr size_t kMaxLayers = 256;
 constexpr size_t kMaxArchitectureBytes = 1 << 20;
-constexpr int kMaxResidualDepth = 8;                // residual blocks inside residual blocks
+constexpr int kMaxResidualDepth = 8;                    // residual blocks inside residual blocks
 constexpr uint64_t kMaxParameters = uint64_t{1} << 27;  // weights and biases: 512 MB of float32
 
 // The activations: the model graph's op for each, and its torch function (alpha: LeakyRelu's slope).
@@ -292,12 +292,25 @@ std::vector<GraphNet::Layer> GraphNet::build(const std::vector<LayerSpec>& specs
   return layers;
 }
 
-torch::Tensor GraphNet::forward(const torch::Tensor& x) const {
+torch::Tensor GraphNet::shaped_input(const torch::Tensor& x) const {
   const auto& in = architecture_.input;
-  const torch::Tensor h = in.size() == 3 ? x.reshape({x.size(0), static_cast<int64_t>(in[0]),
-                                                      static_cast<int64_t>(in[1]), static_cast<int64_t>(in[2])})
-                                         : x;
-  return apply(layers_, h);
+  return in.size() == 3 ? x.reshape({x.size(0), static_cast<int64_t>(in[0]), static_cast<int64_t>(in[1]),
+                                     static_cast<int64_t>(in[2])})
+                        : x;
+}
+
+torch::Tensor GraphNet::forward(const torch::Tensor& x) const {
+  return apply(layers_, shaped_input(x));
+}
+
+torch::Tensor apply_activation(const LayerSpec& spec, const torch::Tensor& x) {
+  const ActivationOp* activation = find_activation(spec.op);
+  FHENN_CHECK(activation != nullptr, "'", spec.op, "' is not an activation");
+  return activation->apply(x, spec.alpha);
+}
+
+bool is_activation(const std::string& op) {
+  return find_activation(op) != nullptr;
 }
 
 torch::Tensor GraphNet::apply(const std::vector<Layer>& layers, torch::Tensor h) {
@@ -316,7 +329,7 @@ torch::Tensor GraphNet::apply(const std::vector<Layer>& layers, torch::Tensor h)
     } else if (s.op == "flatten") {
       h = h.flatten(1);
     } else {
-      h = find_activation(s.op)->apply(h, s.alpha);
+      h = apply_activation(s, h);
     }
   }
   return h;
@@ -393,68 +406,86 @@ compiler::ModelGraph GraphNet::to_model_graph() const {
   return graph;
 }
 
+compiler::GraphNode GraphNet::layer_node(const Layer& layer, const std::string& input) {
+  const LayerSpec& s = layer.spec;
+  compiler::GraphNode node = compiler::graph_node(layer.name, "", {input});
+  const std::vector<int64_t> window = {s.kernel, s.kernel}, strides = {s.stride, s.stride};
+  if (s.op == "conv") {
+    node.op = "Conv";
+    node.ints = {{"kernel_shape", window},
+                 {"strides", strides},
+                 {"pads", {s.padding, s.padding, s.padding, s.padding}},
+                 {"group", {s.groups}}};
+  } else if (s.op == "linear") {
+    node.op = "Gemm";
+  } else if (s.op == "avgpool" || s.op == "maxpool") {
+    node.op = s.op == "avgpool" ? "AveragePool" : "MaxPool";
+    node.ints = {{"kernel_shape", window}, {"strides", strides}};
+  } else if (s.op == "flatten") {
+    node.op = "Flatten";
+  } else {
+    node.op = find_activation(s.op)->graph_op;
+    if (s.op == "leaky_relu") node.floats["alpha"] = s.alpha;
+  }
+  if (layer.weight.defined()) {
+    node.weight = to_doubles(layer.weight);
+    node.bias = to_doubles(layer.bias);
+  }
+  return node;
+}
+
 std::string GraphNet::emit(const std::vector<Layer>& layers, std::string current, compiler::ModelGraph& graph) {
   for (const Layer& layer : layers) {
-    const LayerSpec& s = layer.spec;
-    if (s.op == "residual") {
+    if (layer.spec.op == "residual") {
       const std::string body = emit(layer.body, current, graph);
       graph.nodes.push_back(compiler::graph_node(layer.name, "Add", {current, body}));
-      current = layer.name;
-      continue;
-    }
-    compiler::GraphNode node = compiler::graph_node(layer.name, "", {current});
-    const std::vector<int64_t> window = {s.kernel, s.kernel}, strides = {s.stride, s.stride};
-    if (s.op == "conv") {
-      node.op = "Conv";
-      node.ints = {{"kernel_shape", window},
-                   {"strides", strides},
-                   {"pads", {s.padding, s.padding, s.padding, s.padding}},
-                   {"group", {s.groups}}};
-    } else if (s.op == "linear") {
-      node.op = "Gemm";
-    } else if (s.op == "avgpool" || s.op == "maxpool") {
-      node.op = s.op == "avgpool" ? "AveragePool" : "MaxPool";
-      node.ints = {{"kernel_shape", window}, {"strides", strides}};
-    } else if (s.op == "flatten") {
-      node.op = "Flatten";
     } else {
-      node.op = find_activation(s.op)->graph_op;
-      if (s.op == "leaky_relu") node.floats["alpha"] = s.alpha;
+      graph.nodes.push_back(layer_node(layer, current));
     }
-    if (layer.weight.defined()) {
-      node.weight = to_doubles(layer.weight);
-      node.bias = to_doubles(layer.bias);
-    }
-    graph.nodes.push_back(std::move(node));
     current = layer.name;
   }
   return current;
 }
 
-TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train, const TrainOptions& options,
-                                const std::optional<ChannelPruning>& pruning) {
+size_t input_features(const Architecture& architecture) {
   size_t features = 1;
   for (size_t d : architecture.input) features *= d;
-  FHENN_CHECK(train.features.cols == features, "the architecture takes ", features, " input features ",
-              shape_text(architecture.input), " but the data has ", train.features.cols);
+  return features;
+}
+
+PrunedChannels prune_and_fine_tune(const GraphNet& net, const std::vector<torch::Tensor>& parameters,
+                                   const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                                   const LabelledSet& train, const TrainOptions& options,
+                                   const ChannelPruning& pruning) {
+  FHENN_CHECK(pruning.fine_tune_epochs >= 1, "fine-tuning after pruning needs at least one epoch, got ",
+              pruning.fine_tune_epochs);
+  const ChannelMasks masks = net.channel_masks(pruning.fraction);
+  net.apply(masks);
+  TrainOptions fine_tune = options;
+  fine_tune.epochs = pruning.fine_tune_epochs;
+  fine_tune.label = options.label + " (fine-tuning, pruned)";
+  PrunedChannels pruned{train_classifier(parameters, forward, train, fine_tune, [&] { net.apply(masks); }),
+                        masks.removed, masks.total};
+  net.apply(masks);  // permanent: the exported weights hold exact zeros
+  return pruned;
+}
+
+TrainedGraphNet train_graph_net(const Architecture& architecture, const LabelledSet& train, const TrainOptions& options,
+                                const std::optional<ChannelPruning>& pruning) {
+  FHENN_CHECK(train.features.cols == input_features(architecture), "the architecture takes ",
+              input_features(architecture), " input features ", shape_text(architecture.input), " but the data has ",
+              train.features.cols);
   TrainedGraphNet trained{GraphNet(architecture, options.seed), {}};
   const GraphNet& net = trained.net;
   const auto forward = [&net](const torch::Tensor& x) { return net.forward(x); };
   trained.training = train_classifier(net.parameters(), forward, train, options);
   if (!pruning) return trained;
-  FHENN_CHECK(pruning->fine_tune_epochs >= 1, "fine-tuning after pruning needs at least one epoch, got ",
-              pruning->fine_tune_epochs);
-  const ChannelMasks masks = net.channel_masks(pruning->fraction);
-  net.apply(masks);
-  TrainOptions fine_tune = options;
-  fine_tune.epochs = pruning->fine_tune_epochs;
-  fine_tune.label = options.label + " (fine-tuning, pruned)";
   const double first_seconds = trained.training.seconds;
-  trained.training = train_classifier(net.parameters(), forward, train, fine_tune, [&] { net.apply(masks); });
-  net.apply(masks);  // permanent: the exported weights hold exact zeros
+  const PrunedChannels pruned = prune_and_fine_tune(net, net.parameters(), forward, train, options, *pruning);
+  trained.training = pruned.training;
   trained.training.seconds += first_seconds;
-  trained.channels_removed = masks.removed;
-  trained.channels_prunable = masks.total;
+  trained.channels_removed = pruned.removed;
+  trained.channels_prunable = pruned.total;
   return trained;
 }
 

@@ -88,6 +88,17 @@ quant::UniformQuantizer ActivationQuantizer::exported() const {
   return grid_quantizer(grid_, scale_.defined() ? scale_value() : 1.0);
 }
 
+ActivationQuantizer data_range_quantizer(const torch::Tensor& x, int bits, bool learn) {
+  const QuantGrid unsigned_grid{.bits = bits, .is_signed = false, .narrow_range = false};
+  const double unsigned_scale = scale_from_range(unsigned_grid, 0.0, std::max(x.max().item<double>(), 0.0));
+  if (x.min().item<double>() > -unsigned_scale / 2.0) {
+    return ActivationQuantizer(unsigned_grid, unsigned_scale, learn, /*apply_relu=*/false);
+  }
+  const QuantGrid signed_grid{.bits = bits, .is_signed = true, .narrow_range = true};
+  return ActivationQuantizer(signed_grid, scale_from_range(signed_grid, 0.0, x.abs().max().item<double>()), learn,
+                             /*apply_relu=*/false);
+}
+
 ActivationQuantizer make_quant_identity(QuantGrid grid, double min_val, double max_val) {
   return ActivationQuantizer(grid, scale_from_range(grid, min_val, max_val), /*learn_scale=*/false,
                              /*apply_relu=*/false);

@@ -178,20 +178,8 @@ QatNet::QatNet(QatNetOptions options) : options_(std::move(options)) {
   noise_generator_ = at::detail::createCPUGenerator(derive_seed(options_.seed, kNoiseStream));
 }
 
-// The input quantizer set from the data's range: unsigned with scale max / qmax when every negative value would
-// round to 0 on that grid anyway (min > -scale / 2: noise around a non-negative feature), else signed narrow
-// with scale max|x| / qmax.
 ActivationQuantizer QatNet::data_input_quantizer(const torch::Tensor& x) const {
-  const int bits = input_quantizer_.grid().bits;
-  const bool learn = options_.input_range == InputRange::learned;
-  const QuantGrid unsigned_grid{.bits = bits, .is_signed = false, .narrow_range = false};
-  const double unsigned_scale = scale_from_range(unsigned_grid, 0.0, std::max(x.max().item<double>(), 0.0));
-  if (x.min().item<double>() > -unsigned_scale / 2.0) {
-    return ActivationQuantizer(unsigned_grid, unsigned_scale, learn, /*apply_relu=*/false);
-  }
-  const QuantGrid signed_grid = unit_grid(bits);
-  return ActivationQuantizer(signed_grid, scale_from_range(signed_grid, 0.0, x.abs().max().item<double>()), learn,
-                             /*apply_relu=*/false);
+  return data_range_quantizer(x, input_quantizer_.grid().bits, options_.input_range == InputRange::learned);
 }
 
 void QatNet::calibrate(const Matrix& features, size_t max_samples) {

@@ -9,6 +9,8 @@
 #include "fhenn/compiler/model_io.hpp"
 #include "fhenn/nn/graph_net.hpp"
 #include "fhenn/nn/mlp.hpp"
+#include "fhenn/nn/qat_graph_net.hpp"
+#include "fhenn/nn/qat_network.hpp"
 #include "fhenn/nn/qat_training.hpp"
 #include "output.hpp"
 #include "workflow.hpp"
@@ -39,6 +41,7 @@ struct TrainCommand {
   double rounding_noise = 0.0;
   std::string input_range = "unit";
   std::string activation = "learned";
+  std::string weight_scales = "per-tensor";  // --qat --arch
 };
 
 nlohmann::json pruning_json(const nn::TrainedMlp& trained, const TrainCommand& c) {
@@ -92,12 +95,55 @@ void run_train_qat(const TrainCommand& c, const nn::Dataset& data) {
   }
 }
 
-// --arch: a network from a JSON architecture, trained in float and saved as a model graph.
+// What training a network of an architecture gave, float or quantization-aware.
+struct ArchitectureRun {
+  compiler::ModelGraph graph;
+  nn::TrainResult training;
+  size_t channels_removed = 0, channels_prunable = 0;
+  double train_accuracy = 0.0, test_accuracy = 0.0;
+};
+
+ArchitectureRun train_float_architecture(const nn::Architecture& architecture, const nn::Dataset& data,
+                                         const nn::TrainOptions& options,
+                                         const std::optional<nn::ChannelPruning>& pruning) {
+  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, options, pruning);
+  const auto forward = [&trained](const torch::Tensor& x) { return trained.net.forward(x); };
+  return {trained.net.to_model_graph(),      trained.training,
+          trained.channels_removed,          trained.channels_prunable,
+          nn::accuracy(forward, data.train), nn::accuracy(forward, data.test)};
+}
+
+// The share of `set` a quantization-aware network classifies right, computed as its circuit computes it.
+double qat_accuracy(const nn::QatGraphNet& net, const nn::LabelledSet& set) {
+  FHENN_CHECK(set.size() > 0, "cannot measure accuracy on an empty set");
+  torch::NoGradGuard no_grad;
+  const torch::Tensor predicted = net.run(nn::to_float64_tensor(set.features)).logits.argmax(1);
+  const auto correct = predicted.eq(torch::tensor(set.labels, torch::kInt64)).sum().item<int64_t>();
+  return static_cast<double>(correct) / static_cast<double>(set.size());
+}
+
+ArchitectureRun train_qat_architecture(const TrainCommand& c, const nn::Architecture& architecture,
+                                       const nn::Dataset& data, const nn::TrainOptions& options,
+                                       const std::optional<nn::ChannelPruning>& pruning) {
+  FHENN_CHECK(!c.rounding_bits && c.rounding_noise == 0.0,
+              "--rounding-bits and --rounding-noise train the fully connected networks of --hidden; a "
+              "quantization-aware --arch network is rounded by the compiler (fhenn compile --rounding-bits)");
+  const nn::QatGraphOptions qat{c.bits, c.weight_bits, c.input_bits, nn::parse_weight_scaling(c.weight_scales)};
+  const nn::TrainedQatGraphNet trained = nn::train_qat_graph_net(architecture, data.train, options, qat, pruning);
+  return {trained.net.to_model_graph(),
+          trained.training,
+          trained.channels_removed,
+          trained.channels_prunable,
+          qat_accuracy(trained.net, data.train),
+          qat_accuracy(trained.net, data.test)};
+}
+
+// --arch: a network from a JSON architecture, trained in float or with its quantizers (--qat), saved as a model
+// graph.
 void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
-  FHENN_CHECK(!c.qat && !c.prune && !c.standardize,
-              "--arch trains in float on the data as it is, pruned by whole channels (--prune-channels): "
-              "quantization-aware training, --prune and --standardize are for the fully connected networks of "
-              "--hidden (compile the trained graph with post-training quantization: fhenn compile --n-bits ...)");
+  FHENN_CHECK(!c.prune && !c.standardize,
+              "--arch trains on the data as it is, pruned by whole channels (--prune-channels): --prune and "
+              "--standardize are for the fully connected networks of --hidden");
   std::optional<nn::ChannelPruning> pruning;
   if (c.prune_channels) {
     pruning = nn::ChannelPruning{*c.prune_channels, c.fine_tune_epochs.value_or(std::max(1, c.train.epochs / 2))};
@@ -108,17 +154,18 @@ void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
               " classes: set the last linear layer's out_features to ", data.num_classes);
   nn::TrainOptions options = c.train;
   options.label = "train " + c.arch;
-  const nn::TrainedGraphNet trained = nn::train_graph_net(architecture, data.train, options, pruning);
-  const auto forward = [&trained](const torch::Tensor& x) { return trained.net.forward(x); };
-  const double train_accuracy = nn::accuracy(forward, data.train);
-  const double test_accuracy = nn::accuracy(forward, data.test);
-  const compiler::ModelGraph graph = trained.net.to_model_graph();
+  const ArchitectureRun trained = c.qat ? train_qat_architecture(c, architecture, data, options, pruning)
+                                        : train_float_architecture(architecture, data, options, pruning);
+  const double train_accuracy = trained.train_accuracy;
+  const double test_accuracy = trained.test_accuracy;
+  const compiler::ModelGraph& graph = trained.graph;
   compiler::save_model(graph, c.out);
   std::ostream& text = c.json == "-" ? std::cerr : std::cout;
   text << "trained " << c.arch << " (" << graph.nodes.size() << " layers) on " << data.train.size() << " samples in "
        << ProgressBar::format_duration(trained.training.seconds) << "\n"
        << "final loss " << trained.training.final_loss << ", train accuracy " << percent(train_accuracy)
-       << ", test accuracy " << percent(test_accuracy) << " (" << data.test.size() << " samples)\n";
+       << ", test accuracy " << percent(test_accuracy) << " (" << data.test.size() << " samples)"
+       << (c.qat ? ": exactly what its circuit computes without rounding" : "") << "\n";
   if (pruning) {
     text << "pruned " << trained.channels_removed << " of " << trained.channels_prunable
          << " channels and neurons (the output layer's excepted), then fine-tuned " << pruning->fine_tune_epochs
@@ -128,6 +175,9 @@ void run_train_architecture(const TrainCommand& c, const nn::Dataset& data) {
   if (!c.json.empty()) {
     write_json({{"model", c.out},
                 {"arch", c.arch},
+                {"qat", c.qat},
+                {"bits", c.qat ? nlohmann::json(c.bits) : nlohmann::json(nullptr)},
+                {"weight_scales", c.qat ? nlohmann::json(c.weight_scales) : nlohmann::json(nullptr)},
                 {"data", c.data.to_json()},
                 {"input_size", data.num_features},
                 {"classes", classes},
@@ -264,6 +314,9 @@ void setup_train(CLI::App& root) {
                   "--qat: input quantizer range: unit ([-1, 1]), positive ([0, 1]), data or learned")
       ->capture_default_str();
   cmd->add_option("--activation", c->activation, "--qat: quantizer after each ReLU: unit or learned (QuantReLU)")
+      ->capture_default_str();
+  cmd->add_option("--weight-scales", c->weight_scales,
+                  "--qat --arch: one weight scale per layer (per-tensor) or per output channel (per-channel)")
       ->capture_default_str();
   cmd->add_option("--out", c->out, "Where to save the model (.fhm)")->required();
   cmd->add_option("--json", c->json, "Also write the results as JSON to this file ('-': stdout)");

@@ -1,4 +1,6 @@
 // Helpers the graph ops share: weight quantization, zero-point constants, accumulators (see ops.hpp).
+#include <cmath>
+
 #include "fhenn/common/assert.hpp"
 #include "fhenn/common/error.hpp"
 #include "fhenn/compiler/model_io.hpp"
@@ -65,11 +67,43 @@ EncodedTensor accumulator(ir::NodeId node, const EncodedTensor& input, double we
   return out;
 }
 
+namespace {
+
+// The trained weight quantizer of row `row` of linear op `node`: its quantizer, with the row's own scale when the
+// node has per-channel scales (tensor "weight_scales", one per output row).
+quant::UniformQuantizer trained_row_quantizer(const GraphNode& node, size_t row) {
+  quant::UniformQuantizer q = *node.quantizer;
+  const auto scales = node.tensors.find("weight_scales");
+  if (scales != node.tensors.end()) q.scale = scales->second.at(row);
+  return q;
+}
+
+// The number of output rows of linear op `node` with trained per-channel scales (1 without them); throws
+// fhenn::Error unless they are one positive scale per row.
+size_t trained_scale_rows(const GraphNode& node) {
+  const auto scales = node.tensors.find("weight_scales");
+  if (scales == node.tensors.end()) return 1;
+  const std::vector<double>& s = scales->second;
+  FHENN_CHECK(!s.empty() && node.weight.size() % s.size() == 0, node.name, ".weight_scales has ", s.size(),
+              " scales for ", node.weight.size(), " weights: give one per output channel");
+  for (double v : s) {
+    FHENN_CHECK(std::isfinite(v) && v > 0.0, node.name, ".weight_scales holds ", v,
+                ": every scale must be finite and > 0");
+  }
+  return s.size();
+}
+
+}  // namespace
+
 std::vector<double> reference_weights(const GraphNode& node) {
   if (!node.quantizer) return node.weight;
+  const size_t rows = trained_scale_rows(node);
+  const size_t row_length = node.weight.size() / rows;
   std::vector<double> weights(node.weight.size());
-  for (size_t k = 0; k < weights.size(); ++k) {
-    weights[k] = node.quantizer->dequantize(node.quantizer->quantize(node.weight[k]));
+  for (size_t row = 0; row < rows; ++row) {
+    const quant::UniformQuantizer q = trained_row_quantizer(node, row);
+    for (size_t k = row * row_length; k < (row + 1) * row_length; ++k)
+      weights[k] = q.dequantize(q.quantize(node.weight[k]));
   }
   return weights;
 }
@@ -85,9 +119,20 @@ QuantizedWeights linear_op_weights(const GraphNode& node, const EncodedTensor& i
   FHENN_CHECK(q.zero_point == 0, node.name, ".weight: the weight quantizer has zero point ", q.zero_point,
               "; weights must be quantized symmetrically (zero point 0)");
   FHENN_ASSERT(!in.is_per_channel());  // per-channel inputs are only given to ops that fold their scales
+  const size_t scale_rows = trained_scale_rows(node);
+  const bool per_channel = node.tensors.count("weight_scales") > 0;
+  FHENN_CHECK(!per_channel || scale_rows == rows, node.name, ".weight_scales has ", scale_rows, " scales; the op has ",
+              rows, " output channels: give one per channel");
   QuantizedWeights w{q, {}, {}};
   w.values.reserve(node.weight.size());
-  for (double v : node.weight) w.values.push_back(q.quantize(v));
+  const size_t row_length = node.weight.size() / rows;
+  for (size_t row = 0; row < rows; ++row) {
+    const quant::UniformQuantizer row_quantizer = per_channel ? trained_row_quantizer(node, row) : q;
+    for (size_t k = row * row_length; k < (row + 1) * row_length; ++k) {
+      w.values.push_back(row_quantizer.quantize(node.weight[k]));
+    }
+  }
+  if (per_channel) w.row_scales = node.tensors.at("weight_scales");
   return w;
 }
 

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -47,8 +48,9 @@ struct Architecture {
 // file), the layer, the field and the fix.
 Architecture parse_architecture(const std::string& json_text, const std::string& what);
 Architecture read_architecture(const std::filesystem::path& path);
-// The number of scores a (checked) architecture gives.
+// The number of scores a (checked) architecture gives, and of features it reads.
 size_t output_features(const Architecture& architecture);
+size_t input_features(const Architecture& architecture);
 
 // Structured pruning: per conv or linear layer (the last excepted), a 0/1 keep mask over its output channels
 // (neurons), in layer order.
@@ -61,7 +63,19 @@ struct ChannelMasks {
 // fhenn's portable generator: a seed gives the same network on every machine.
 class GraphNet {
  public:
+  // A layer with its name in the model graph, its shapes (without the batch) and, for conv and linear, its weights.
+  struct Layer {
+    LayerSpec spec;
+    std::string name;
+    std::vector<size_t> in, out;
+    torch::Tensor weight, bias;  // conv and linear (float32)
+    std::vector<Layer> body;     // residual
+  };
+
   GraphNet(Architecture architecture, uint64_t seed);
+
+  // A batch [N, features] shaped as the architecture's input: [N, C, H, W] or [N, F].
+  torch::Tensor shaped_input(const torch::Tensor& x) const;
 
   // Scores of a batch [N, features] (features in the input's row-major order).
   torch::Tensor forward(const torch::Tensor& x) const;
@@ -78,15 +92,12 @@ class GraphNet {
   // the output.
   compiler::ModelGraph to_model_graph() const;
   const Architecture& architecture() const { return architecture_; }
+  const std::vector<Layer>& layers() const { return layers_; }
+  // The model-graph node of a layer other than a residual block, reading tensor `input`: its ONNX op, attributes,
+  // and weights as float64.
+  static compiler::GraphNode layer_node(const Layer& layer, const std::string& input);
 
  private:
-  struct Layer {
-    LayerSpec spec;
-    std::string name;
-    std::vector<size_t> in, out;  // shapes without the batch
-    torch::Tensor weight, bias;   // conv and linear
-    std::vector<Layer> body;      // residual
-  };
   static std::vector<Layer> build(const std::vector<LayerSpec>& specs, std::vector<size_t> shape,
                                   std::map<std::string, int>& counts, SplitMix64& rng);
   static torch::Tensor apply(const std::vector<Layer>& layers, torch::Tensor h);
@@ -100,12 +111,29 @@ class GraphNet {
   std::vector<Layer> layers_;
 };
 
+// An activation layer's function (spec.op one of the activations above), on a tensor of any dtype.
+torch::Tensor apply_activation(const LayerSpec& spec, const torch::Tensor& x);
+bool is_activation(const std::string& op);
+
 // Structured pruning after training: remove `fraction` of the channels (GraphNet::channel_masks), then train
 // `fine_tune_epochs` more with them held at zero.
 struct ChannelPruning {
   double fraction = 0.5;
   int fine_tune_epochs = 1;
 };
+
+// What structured pruning removed (channels and neurons, over all pruned layers), and the fine-tuning's result.
+struct PrunedChannels {
+  TrainResult training;
+  size_t removed = 0, total = 0;
+};
+
+// Removes pruning.fraction of `net`'s channels (GraphNet::channel_masks), then trains `parameters` (the net's, and
+// any others forward uses) for pruning.fine_tune_epochs with the removed channels held at zero.
+PrunedChannels prune_and_fine_tune(const GraphNet& net, const std::vector<torch::Tensor>& parameters,
+                                   const std::function<torch::Tensor(const torch::Tensor&)>& forward,
+                                   const LabelledSet& train, const TrainOptions& options,
+                                   const ChannelPruning& pruning);
 
 struct TrainedGraphNet {
   GraphNet net;

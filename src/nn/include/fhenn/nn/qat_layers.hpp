@@ -69,6 +69,11 @@ class ActivationQuantizer {
   bool apply_relu_ = false;
 };
 
+// An input quantizer from the data's range: unsigned with scale max / qmax when every negative value would round
+// to 0 on that grid anyway (min > -scale / 2: noise around a non-negative feature), else signed narrow with scale
+// max|x| / qmax; its scale learned when `learn`.
+ActivationQuantizer data_range_quantizer(const torch::Tensor& x, int bits, bool learn);
+
 // Brevitas QuantIdentity with constant scaling from min_val / max_val.
 ActivationQuantizer make_quant_identity(QuantGrid grid, double min_val, double max_val);
 // Brevitas QuantReLU: unsigned (non-narrow) grid, scale learned; `initial_scale` until calibrated.
