@@ -150,6 +150,25 @@ done
   && fail "--prune-channels with --hidden"
 grep -q "prune the networks of --arch" prune_error.txt || fail "--prune-channels: the --hidden error is unclear"
 
+# The CNN trained with its quantizers (3 bits, a weight scale per channel): the circuit, unrounded, classifies the
+# test split exactly as training measured it.
+"$fhenn" train --data digits --arch cnn.json --qat --bits 3 --weight-scales per-channel --epochs 3 --batch-size 16 \
+  --lr 0.01 --out qat_cnn.fhm --json qat_cnn.json > qat_cnn.txt
+grep -q "exactly what its circuit computes" qat_cnn.txt || fail "qat cnn: not reported as the circuit"
+"$fhenn" evaluate --model qat_cnn.fhm --data digits --rounding-bits none --json qat_cnn_eval.json > /dev/null
+/usr/bin/python3 - qat_cnn.json qat_cnn_eval.json <<'PY' || fail "qat cnn: circuit != trained network"
+import json, sys
+train, evaluation = (json.load(open(f)) for f in sys.argv[1:])
+assert train["qat"] and train["weight_scales"] == "per-channel" and train["test_accuracy"] > 0.8, train
+assert evaluation["circuit_accuracy"] == train["test_accuracy"], (evaluation, train)
+PY
+"$fhenn" train --data digits --arch cnn.json --qat --weight-scales per-row --out x.fhm 2> scales_error.txt \
+  && fail "qat cnn: per-row weight scales"
+grep -q "give per-tensor or per-channel" scales_error.txt || fail "qat cnn: the weight-scales error is unclear"
+"$fhenn" train --data digits --arch cnn.json --qat --rounding-bits 4 --out x.fhm 2> rounding_error.txt \
+  && fail "qat cnn: --rounding-bits"
+grep -q "rounded by the compiler" rounding_error.txt || fail "qat cnn: the --rounding-bits error is unclear"
+
 # A residual CNN (a skip connection around a convolution), compiled with automatic rounding (the encrypted run of
 # a residual circuit is tested in the compiler's tests).
 cat > residual.json <<'JSON'
