@@ -192,13 +192,18 @@ double output_failure_probability(const tfhe::ParameterSet& params, int encoding
   return std::erfc(std::ldexp(1.0, -(encoding_bits + 2)) / (std::sqrt(2.0) * sigma));
 }
 
+// The bits of an output of encoding `encoding` that must decrypt exactly (E6).
+int exact_output_bits(int encoding, int output_bits) {
+  return output_bits > 0 ? std::min(encoding, output_bits) : encoding;
+}
+
 // The largest bootstrap output variance (in torus units) with which every output element decrypts within `target`.
 double max_bootstrap_output_variance(const ir::Circuit& circuit, const std::vector<int>& encoding,
-                                     const ElementVariances& variance, double target) {
+                                     const ElementVariances& variance, double target, int output_bits) {
   double bound = std::numeric_limits<double>::infinity();
   for (ir::NodeId id : circuit.outputs()) {
     const ir::NodeId operand = circuit.node(id).operands[0];
-    const double allowed = tfhe::noise::max_error_variance(encoding[operand], target);
+    const double allowed = tfhe::noise::max_error_variance(exact_output_bits(encoding[operand], output_bits), target);
     for (double v : variance[operand]) {
       if (v > 0.0) bound = std::min(bound, allowed / v);
     }
@@ -212,7 +217,7 @@ double check_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const E
   double worst = 0.0;
   for (ir::NodeId id : circuit.outputs()) {
     const ir::NodeId operand = circuit.node(id).operands[0];
-    const int bits = plan.encoding_bits[operand];
+    const int bits = exact_output_bits(plan.encoding_bits[operand], plan.output_bits);
     for (double v : variance[operand]) {
       const double p = output_failure_probability(plan.params, bits, v);
       worst = std::max(worst, p);
@@ -222,6 +227,27 @@ double check_outputs(const ir::Circuit& circuit, const EnginePlan& plan, const E
     }
   }
   return worst;
+}
+
+// (E6) Each output element's decrypted error, in its integers, when it decodes approximately: sigma of the
+// torus error times 2^(e + 1) integers per torus; 0 where it decodes exactly. Empty when all decode exactly.
+std::vector<double> output_error_stddev(const ir::Circuit& circuit, const EnginePlan& plan,
+                                        const ElementVariances& variance) {
+  std::vector<double> stddev;
+  bool any = false;
+  const double unit =
+      tfhe::noise::pbs_input_variance(plan.params, 1.0) - tfhe::noise::pbs_input_variance(plan.params, 0.0);
+  for (ir::NodeId id : circuit.outputs()) {
+    const ir::NodeId operand = circuit.node(id).operands[0];
+    const int e = plan.encoding_bits[operand];
+    const bool approximate = exact_output_bits(e, plan.output_bits) < e;
+    for (double v : variance[operand]) {
+      stddev.push_back(approximate ? std::sqrt(v * unit) * std::ldexp(1.0, e + 1) : 0.0);
+      any = any || stddev.back() > 0.0;
+    }
+  }
+  if (!any) stddev.clear();
+  return stddev;
 }
 
 }  // namespace
@@ -242,6 +268,9 @@ const LookupPlan* EnginePlan::lookup_for(ir::NodeId node) const {
 EnginePlan plan_for_engine(const ir::Circuit& circuit, const PlanOptions& options, const ir::SeenRanges* seen) {
   EnginePlan plan;
   plan.ranges = options.ranges;
+  FHENN_CHECK(options.output_bits >= 0 && options.output_bits <= 62, "output bits ", options.output_bits,
+              ": give 1..62, or 0 for every bit");
+  plan.output_bits = options.output_bits;
   const ElementRanges ranges = element_ranges(circuit, options, seen);
   plan.encoding_bits = plan_encodings(circuit, ranges, plan.lookups);
   const ElementVariances variance = noise_variances(circuit, plan.encoding_bits, plan.lookups);
@@ -270,12 +299,14 @@ EnginePlan plan_for_engine(const ir::Circuit& circuit, const PlanOptions& option
     tfhe::require_secure(
         plan.params, options.allow_insecure ? tfhe::KeySecurity::allow_insecure : tfhe::KeySecurity::require_128_bit);
   } else {
-    plan.params = tfhe::select_parameters(
-        static_cast<size_t>(plan.max_index_bits), plan.max_squared_weight_norm, plan.p_error_per_lookup,
-        max_bootstrap_output_variance(circuit, plan.encoding_bits, variance, plan.p_error_per_lookup));
+    plan.params = tfhe::select_parameters(static_cast<size_t>(plan.max_index_bits), plan.max_squared_weight_norm,
+                                          plan.p_error_per_lookup,
+                                          max_bootstrap_output_variance(circuit, plan.encoding_bits, variance,
+                                                                        plan.p_error_per_lookup, plan.output_bits));
   }
   plan.predicted_failure_per_lookup = tfhe::noise::failure_probability(plan.params, plan.max_squared_weight_norm);
   plan.predicted_failure_per_output = check_outputs(circuit, plan, variance, plan.p_error_per_lookup);
+  plan.output_error_stddev = output_error_stddev(circuit, plan, variance);
   return plan;
 }
 
@@ -299,6 +330,11 @@ std::string describe_plan(const ir::Circuit& circuit, const EnginePlan& plan) {
       << " bits, max squared weight norm: " << plan.max_squared_weight_norm
       << ", failure probability per lookup: " << plan.predicted_failure_per_lookup << " (target "
       << plan.p_error_per_lookup << "), per output: " << plan.predicted_failure_per_output << "\n";
+  if (!plan.output_error_stddev.empty()) {
+    out << "outputs decrypt exactly to their " << plan.output_bits << " most significant bits; below, errors of "
+        << "standard deviation up to "
+        << *std::max_element(plan.output_error_stddev.begin(), plan.output_error_stddev.end()) << " output integers\n";
+  }
   return out.str();
 }
 

@@ -1,6 +1,8 @@
 // Embedding an engine plan in deployment artifacts (see engine_plan_io.hpp).
 #include "fhenn/runtime/engine_plan_io.hpp"
 
+#include <cmath>
+
 #include "fhenn/common/error.hpp"
 #include "fhenn/tfhe/serialization.hpp"
 
@@ -34,6 +36,8 @@ void write_plan(ByteWriter& out, const EnginePlan& plan) {
   out.f64(plan.p_error_per_lookup);
   out.f64(plan.predicted_failure_per_lookup);
   out.f64(plan.predicted_failure_per_output);
+  out.i64(plan.output_bits);
+  out.vec(plan.output_error_stddev);
 }
 
 EnginePlan read_plan(ByteReader& in, const ir::Circuit& circuit) {
@@ -79,6 +83,16 @@ EnginePlan read_plan(ByteReader& in, const ir::Circuit& circuit) {
   plan.p_error_per_lookup = in.f64();
   plan.predicted_failure_per_lookup = in.f64();
   plan.predicted_failure_per_output = in.f64();
+  const int64_t output_bits = in.i64();
+  FHENN_CHECK(output_bits >= 0 && output_bits <= 62, in.what(), " is corrupted: ", output_bits, " output bits");
+  plan.output_bits = static_cast<int>(output_bits);
+  plan.output_error_stddev = in.vec<double>(kMaxElements);
+  FHENN_CHECK(plan.output_error_stddev.empty() || plan.output_error_stddev.size() == circuit.output_width(), in.what(),
+              " has output errors for ", plan.output_error_stddev.size(), " outputs but the circuit has ",
+              circuit.output_width(), ": the parts belong to different models");
+  for (double sigma : plan.output_error_stddev) {
+    FHENN_CHECK(std::isfinite(sigma) && sigma >= 0.0, in.what(), " is corrupted: an output error of ", sigma);
+  }
   return plan;
 }
 

@@ -51,6 +51,7 @@ SimulatedExecutor::SimulatedExecutor(const ir::Circuit& circuit, EnginePlan plan
       sigmas.push_back(noise_scale * tfhe::noise::pbs_input_stddev(plan_.params, norm) * units_per_torus);
     }
   }
+  for (double sigma : plan_.output_error_stddev) output_sigma_.push_back(noise_scale * sigma);
 }
 
 void SimulatedExecutor::run_sample(std::span<const int64_t> inputs, uint64_t sample_seed,
@@ -93,6 +94,11 @@ void SimulatedExecutor::run_sample(std::span<const int64_t> inputs, uint64_t sam
     }
   }
   ir::gather_outputs(circuit_, node_values, outputs);
+  // (E6): outputs decoded approximately carry their decryption error (rounded to the nearest integer).
+  for (size_t k = 0; k < output_sigma_.size(); ++k) {
+    const double sigma = output_sigma_[k];
+    if (sigma > 0.0) outputs[k] += static_cast<int64_t>(std::nearbyint(sigma * rng.normal()));
+  }
 }
 
 std::vector<int64_t> SimulatedExecutor::run(const ir::Circuit& circuit, std::span<const int64_t> inputs) {

@@ -301,7 +301,9 @@ ParameterSet select_parameters(size_t message_bits, double max_squared_weight_no
   if (!std::isfinite(best_cost)) {
     FHENN_CHECK(!output_bound_binds || std::isfinite(best_reachable_variance), "no 128-bit TFHE parameter set ",
                 "bootstraps quietly enough for the circuit's widest outputs (bootstrap output variance at most ",
-                max_bootstrap_output_variance, "); lower the output bit width or the last layer's weight norm");
+                max_bootstrap_output_variance,
+                "); lower the output bit width or the last layer's weight norm, or decode the ",
+                "outputs approximately (--output-bits 8: their 8 most significant bits exact)");
     const double half_delta = std::ldexp(1.0, -static_cast<int>(message_bits) - 2);
     const double best_p = std::erfc(half_delta / std::sqrt(2.0 * best_reachable_variance));
     fail("no 128-bit TFHE parameter set reaches a failure probability of ", p_error, " per ", message_bits,

@@ -137,5 +137,35 @@ TEST(ApproximateRounding, WithoutNoiseTiesRoundUpLikeTheClearCircuit) {
   EXPECT_EQ(simulated.run_batch(circuit, inputs).values, ClearExecutor().run_batch(circuit, inputs).values);
 }
 
+// Scores decoded approximately (output_bits): encrypted and simulated, they differ from the clear circuit only below
+// their 8 most significant bits, by errors of the planned size.
+TEST(ApproximateOutputs, EncryptedAndSimulatedScoresKeepTheirMostSignificantBits) {
+  const auto circuit = testing::wide_output_circuit(4000);
+  PlanOptions options;
+  options.output_bits = 8;
+  const auto plan = plan_for_engine(circuit, options);
+  const double sigma = plan.output_error_stddev[0];
+  const double bound = std::ldexp(1.0, plan.encoding_bits[circuit.find("scores")] - 8 - 1);
+  IntMatrix inputs(48, 1);
+  for (size_t r = 0; r < inputs.rows; ++r) inputs.values[r] = static_cast<int64_t>(r % 8);
+  IntMatrix first(8, 1);
+  std::copy_n(inputs.values.begin(), 8, first.values.begin());
+  const auto& keys = testing::shared_keys(plan.params);
+  EncryptedExecutor encrypted(circuit, plan, *keys.client, *keys.server, 2, tfhe::Csprng::for_tests_only(5));
+  SimulatedExecutor simulated(circuit, plan, 3, 2);
+  const auto clear = ClearExecutor().run_batch(circuit, inputs).values;
+  for (const auto& actual : {encrypted.run_batch(circuit, first).values, simulated.run_batch(circuit, inputs).values}) {
+    double squares = 0.0;
+    for (size_t k = 0; k < actual.size(); ++k) {
+      const double error = static_cast<double>(actual[k] - clear[k]);
+      EXPECT_LT(std::abs(error), bound) << k;
+      squares += error * error;
+    }
+    const double measured = std::sqrt(squares / static_cast<double>(actual.size()));
+    EXPECT_GT(measured, 0.3 * sigma);
+    EXPECT_LT(measured, 3.0 * sigma);
+  }
+}
+
 }  // namespace
 }  // namespace fhenn::runtime

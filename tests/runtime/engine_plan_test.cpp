@@ -5,10 +5,11 @@
 
 #include <cmath>
 
-#include "fhenn/common/error.hpp"
 #include "fhenn/common/bytes.hpp"
+#include "fhenn/common/error.hpp"
 #include "fhenn/runtime/engine_plan_io.hpp"
 #include "runtime_test_circuits.hpp"
+#include "test_support.hpp"
 
 namespace fhenn::runtime {
 namespace {
@@ -97,6 +98,34 @@ TEST(EnginePlan, RoundTripsThroughBytesAndRefusesAnotherCircuit) {
     ByteReader cut(std::span<const uint8_t>(bytes).first(n), "plan");
     EXPECT_THROW(read_plan(cut, circuit), Error) << n;
   }
+}
+
+TEST(EnginePlan, WideScoresDecodeApproximatelyToTheirMostSignificantBits) {
+  const auto circuit = testing::wide_output_circuit(4000);
+  ::fhenn::testing::expect_error_containing([&] { plan_for_engine(circuit, {}); }, "--output-bits 8");
+  PlanOptions options;
+  options.output_bits = 8;
+  const auto plan = plan_for_engine(circuit, options);
+  const int e = plan.encoding_bits[circuit.find("scores")];
+  ASSERT_GT(e, 8);
+  ASSERT_EQ(plan.output_error_stddev.size(), 2U);
+  for (double sigma : plan.output_error_stddev) {
+    EXPECT_GT(sigma, 0.0);
+    // The 8 most significant bits decrypt exactly within the target: the error stays below half of 2^(e - 8)
+    // integers by the target's z-score (about 7 standard deviations at 2^-40).
+    EXPECT_LT(7.0 * sigma, std::ldexp(1.0, e - 8 - 1));
+  }
+  EXPECT_LE(plan.predicted_failure_per_output, plan.p_error_per_lookup);
+  EXPECT_NE(describe_plan(circuit, plan).find("decrypt exactly to their 8 most significant bits"), std::string::npos);
+  // The decoding survives the server part's serialization.
+  ByteWriter out;
+  write_plan(out, plan);
+  ByteReader in(out.bytes(), "plan");
+  const EnginePlan read = read_plan(in, circuit);
+  EXPECT_EQ(read.output_bits, 8);
+  EXPECT_EQ(read.output_error_stddev, plan.output_error_stddev);
+  // Narrow outputs decode exactly whatever output_bits says.
+  EXPECT_TRUE(plan_for_engine(testing::small_mlp_circuit(0), options).output_error_stddev.empty());
 }
 
 }  // namespace

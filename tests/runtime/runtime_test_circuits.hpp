@@ -35,7 +35,9 @@ inline ir::Circuit small_mlp_circuit(int round_shift, int64_t input_max = 7) {
 
 // input x in [0, 15 * 2^shift - 1] -> identity dot product -> round(shift) -> identity lookup (4-bit index):
 // for measuring how a bootstrap rounds values at and near the half-way points.
-inline int64_t rounding_probe_max(int shift) { return 15 * (int64_t{1} << shift) - 1; }
+inline int64_t rounding_probe_max(int shift) {
+  return 15 * (int64_t{1} << shift) - 1;
+}
 inline ir::Circuit rounding_probe_circuit(int shift) {
   ir::CircuitBuilder b;
   const auto x = b.add_input("input", 1, {0, rounding_probe_max(shift)});
@@ -46,6 +48,28 @@ inline ir::Circuit rounding_probe_circuit(int shift) {
   for (int64_t v = 0; v <= 15; ++v) t.values.push_back(v);
   const auto lookup = b.add_table_lookup("probe.lookup", rounded, {t});
   b.add_output("output", lookup);
+  return std::move(b).build();
+}
+
+// input x (one value in [0, 7]) -> 64 identity lookups (3-bit tables, offset per lookup) -> one output summing them
+// with weight `weight` each: scores whose noise, 64 bootstraps times weight^2, no set decrypts exactly for a
+// large weight (approximate output decoding, PlanOptions::output_bits).
+inline ir::Circuit wide_output_circuit(int64_t weight) {
+  ir::CircuitBuilder b;
+  const auto x = b.add_input("input", 1, {0, 7});
+  const auto spread = b.add_dot_product("spread", x, 64, std::vector<int64_t>(64, 1));
+  std::vector<ir::LookupTable> tables;
+  for (int64_t i = 0; i < 64; ++i) {
+    ir::LookupTable t;
+    t.input_min = 0;
+    for (int64_t v = 0; v <= 7; ++v) t.values.push_back((v + i) % 8);
+    tables.push_back(t);
+  }
+  const auto lookup = b.add_table_lookup("spread.lookup", spread, tables);
+  std::vector<int64_t> weights(64 * 2, weight);
+  for (size_t k = 64; k < weights.size(); ++k) weights[k] = k % 2 == 0 ? weight : -weight;
+  const auto out = b.add_dot_product("scores", lookup, 2, weights);
+  b.add_output("output", out);
   return std::move(b).build();
 }
 
@@ -60,7 +84,8 @@ inline const SharedKeys& shared_keys(const tfhe::ParameterSet& params) {
   auto& keys = cache[params.name];
   if (!keys.client) {
     auto rng = tfhe::Csprng::for_tests_only(42);
-    keys.client = std::make_unique<tfhe::ClientKey>(tfhe::ClientKey::generate(params, rng, tfhe::KeySecurity::allow_insecure));
+    keys.client =
+        std::make_unique<tfhe::ClientKey>(tfhe::ClientKey::generate(params, rng, tfhe::KeySecurity::allow_insecure));
     keys.server = std::make_unique<tfhe::ServerKey>(tfhe::ServerKey::generate(*keys.client, rng, 2));
   }
   return keys;

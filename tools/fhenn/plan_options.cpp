@@ -52,6 +52,11 @@ void PlanFlags::add_to(CLI::App& cmd) {
                  "Size encodings from the worst case (exact for every input, default) or from the ranges seen on "
                  "the data (narrower, cheaper; an unseen input may overflow)")
       ->check(CLI::IsMember({"worst-case", "seen"}));
+  cmd.add_option("--output-bits", output_bits,
+                 "Decrypt each output exactly to its K most significant bits only, the lower ones carrying the "
+                 "bootstraps' noise: for wide scores that no 128-bit set decrypts exactly (0: every bit)")
+      ->check(CLI::Range(0, 62))
+      ->capture_default_str();
 }
 
 runtime::PlanOptions PlanFlags::options() const {
@@ -59,13 +64,13 @@ runtime::PlanOptions PlanFlags::options() const {
   FHENN_CHECK(p_error > 0 && p_error < 1, "--p-error must lie in (0, 1), got ", p_error);
   o.p_error = p_error;
   if (global_p_error != 0.0) {
-    FHENN_CHECK(global_p_error > 0 && global_p_error < 1, "--global-p-error must lie in (0, 1), got ",
-                global_p_error);
+    FHENN_CHECK(global_p_error > 0 && global_p_error < 1, "--global-p-error must lie in (0, 1), got ", global_p_error);
     o.global_p_error = global_p_error;
   }
   if (!parameter_set.empty()) o.parameter_set = parameter_set;
   o.allow_insecure = insecure;
   o.ranges = ranges == "seen" ? runtime::RangeSource::seen : runtime::RangeSource::worst_case;
+  o.output_bits = output_bits;
   return o;
 }
 

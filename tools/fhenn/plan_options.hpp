@@ -2,7 +2,6 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-
 #include <memory>
 #include <string>
 #include <string_view>
@@ -17,8 +16,9 @@ struct PlanFlags {
   std::string parameter_set;
   std::string ranges = "worst-case";
   bool insecure = false;
+  int output_bits = 0;  // 0: every bit exact
 
-  // --p-error, --global-p-error (decimal or 2^-k), --parameter-set, --ranges, --insecure.
+  // --p-error, --global-p-error (decimal or 2^-k), --parameter-set, --ranges, --output-bits, --insecure.
   void add_to(CLI::App& cmd);
   // Checks the values (throws fhenn::Error) and converts them.
   runtime::PlanOptions options() const;

@@ -19,7 +19,8 @@ namespace fhenn::deploy {
 // carries the identity of the model (and, for keys and ciphertexts, of the key) it belongs to.
 inline constexpr uint32_t kDeployFormatVersion = 1;
 // 2: circuits with shapes and the convolution, sum, reshape, concat and slice ops; lookup plans per table.
-inline constexpr uint32_t kServerPartFormatVersion = 2;
+// 3: the plan's output decoding (output bits and each output's decrypted error).
+inline constexpr uint32_t kServerPartFormatVersion = 3;
 // The client part's own version: 2 holds a ClientSpec (version 1 held the whole compiled model).
 inline constexpr uint32_t kClientPartFormatVersion = 2;
 // Encrypted inputs' own version: 2 holds seed-compressed ciphertexts (version 1 held them whole).

@@ -25,6 +25,10 @@ struct PlanOptions {
   std::optional<std::string> parameter_set;  // force a named set instead of choosing the cheapest
   bool allow_insecure = false;               // accept a forced set below 128-bit security (tests, experiments)
   RangeSource ranges = RangeSource::worst_case;
+  // Outputs decrypt exactly to their `output_bits` most significant bits only: below those, the decrypted integer
+  // may carry the bootstraps' noise (docs/encrypted.md, (E6)), which a wide output (scores decoded by argmax)
+  // tolerates. 0: every bit exact.
+  int output_bits = 0;
 };
 
 // How one table-lookup node runs encrypted (docs/encrypted.md, formulas (E1)-(E5)).
@@ -69,6 +73,10 @@ struct EnginePlan {
   double p_error_per_lookup = 0.0;            // the target
   double predicted_failure_per_lookup = 0.0;  // the noise formula's value for the chosen set, worst lookup
   double predicted_failure_per_output = 0.0;  // decrypting an output wrongly, worst output element
+  int output_bits = 0;                        // PlanOptions::output_bits
+  // Per output element (in the circuit's output order): the standard deviation of its decrypted integer's error
+  // when it decodes approximately (wider than output_bits), else 0. Empty when every output decodes exactly.
+  std::vector<double> output_error_stddev;
 
   // The plan of the table lookup `node`, or nullptr.
   const LookupPlan* lookup_for(ir::NodeId node) const;
