@@ -57,8 +57,7 @@ ActivationQuantizer calibrated_quantizer(const torch::Tensor& values, int bits, 
   const bool is_signed = values.min().item<double>() < 0.0;
   const QuantGrid grid{.bits = bits, .is_signed = is_signed, .narrow_range = false};
   const double magnitude = values.abs().max().item<double>();
-  const ActivationQuantizer unit(grid, 1.0, false, false);
-  const double scale = magnitude > 0.0 ? magnitude / static_cast<double>(unit.qmax()) : 1.0;
+  const double scale = magnitude > 0.0 ? scale_from_range(grid, 0.0, magnitude) : 1.0;
   return ActivationQuantizer(grid, scale, /*learn_scale=*/true, /*apply_relu=*/false);
 }
 
@@ -132,17 +131,20 @@ class QatPass {
 
   // Conv or linear: integer weights on the weight quantizer's grid, an integer accumulator, the float bias.
   Value weighted(const Layer& layer, const Value& in) {
-    const int bits = options_.weight_bits ? options_.weight_bits : options_.bits;
-    const auto qmax = static_cast<double>((int64_t{1} << (bits - 1)) - 1);
+    // Signed narrow (Brevitas's weight quantizers); its scale is set below.
+    quant::UniformQuantizer grid{.bits = options_.weight_bits ? options_.weight_bits : options_.bits,
+                                 .is_signed = true,
+                                 .narrow_range = true,
+                                 .scale = 1.0,
+                                 .zero_point = 0};
     const torch::Tensor w = layer.weight.to(torch::kFloat64);
     const bool per_channel = options_.weight_scaling == WeightScaling::per_channel;
     const torch::Tensor magnitude = per_channel ? std::get<0>(w.abs().flatten(1).max(1)) : w.abs().max();
-    const torch::Tensor scale = magnitude.clamp_min(kMinWeightMagnitude) / qmax;
+    const torch::Tensor scale = magnitude.clamp_min(kMinWeightMagnitude) / static_cast<double>(grid.qmax());
     std::vector<int64_t> row_shape(static_cast<size_t>(w.dim()), 1);
     row_shape[0] = w.size(0);
-    const torch::Tensor w_int =
-        quantize_integers(w, per_channel ? scale.reshape(row_shape) : scale, static_cast<int64_t>(-qmax),
-                          static_cast<int64_t>(qmax), ClampGradient::straight_through);
+    const torch::Tensor w_int = quantize_integers(w, per_channel ? scale.reshape(row_shape) : scale, grid.qmin(),
+                                                  grid.qmax(), ClampGradient::straight_through);
     const LayerSpec& s = layer.spec;
     const torch::Tensor ints = s.op == "conv" ? torch::conv2d(in.ints, w_int, {}, s.stride, s.padding, 1, s.groups)
                                               : torch::linear(in.ints, w_int);
@@ -150,8 +152,8 @@ class QatPass {
       compiler::GraphNode node = GraphNet::layer_node(layer, in.tensor);
       const torch::Tensor scales = scale.detach().reshape({-1}).contiguous();
       const std::vector<double> values(scales.data_ptr<double>(), scales.data_ptr<double>() + scales.numel());
-      node.quantizer = quant::UniformQuantizer{
-          .bits = bits, .is_signed = true, .narrow_range = true, .scale = values[0], .zero_point = 0};
+      grid.scale = values[0];
+      node.quantizer = grid;
       if (per_channel) node.tensors["weight_scales"] = values;
       emit(std::move(node));
     }

@@ -6,12 +6,15 @@
 
 #include "fhenn/compiler/graph_compile.hpp"
 #include "fhenn/runtime/engine_plan.hpp"
+#include "graph_net_test_support.hpp"
 #include "test_support.hpp"
 
 namespace fhenn::nn {
 namespace {
 
 using fhenn::testing::expect_error_containing;
+using testing::digits_training;
+using testing::random_rows;
 
 // The largest |torch - graph reference| over the first `rows` rows of `features`.
 double export_error(const GraphNet& net, const Matrix& features, size_t rows) {
@@ -29,13 +32,6 @@ double export_error(const GraphNet& net, const Matrix& features, size_t rows) {
   return worst;
 }
 
-Matrix random_rows(size_t rows, size_t cols, uint64_t seed) {
-  SplitMix64 rng(seed);
-  Matrix m(rows, cols);
-  for (double& v : m.values) v = rng.uniform(0.0, 1.0);
-  return m;
-}
-
 // The network compiled by post-training quantization at 6 bits, calibrated on `calibration`.
 compiler::CompiledModel compile_6_bits(const GraphNet& net, const Matrix& calibration) {
   compiler::GraphCompileOptions compile;
@@ -51,17 +47,6 @@ double circuit_accuracy(const compiler::CompiledModel& compiled, const LabelledS
         compiler::predicted_class(compiler::fake_quantized_scores(compiled, set.features.row(r))) == set.labels[r];
   }
   return static_cast<double>(correct) / static_cast<double>(set.size());
-}
-
-// The digits networks' training: batch 16, lr 0.01, seed 3, quiet.
-TrainOptions digits_training(int epochs) {
-  TrainOptions options;
-  options.epochs = epochs;
-  options.batch_size = 16;
-  options.learning_rate = 0.01;
-  options.seed = 3;
-  options.show_progress = false;
-  return options;
 }
 
 TEST(Architecture, RefusesBadSpecsNamingTheLayerAndTheFix) {

@@ -10,19 +10,15 @@
 #include "fhenn/compiler/graph_compile.hpp"
 #include "fhenn/nn/qat_network.hpp"
 #include "fhenn/runtime/executor.hpp"
+#include "graph_net_test_support.hpp"
 #include "test_support.hpp"
 
 namespace fhenn::nn {
 namespace {
 
 using fhenn::testing::expect_error_containing;
-
-Matrix random_rows(size_t rows, size_t cols, uint64_t seed) {
-  SplitMix64 rng(seed);
-  Matrix m(rows, cols);
-  for (double& v : m.values) v = rng.uniform(0.0, 1.0);
-  return m;
-}
+using testing::digits_training;
+using testing::random_rows;
 
 // The exported graph compiled with every accumulator bit kept (no rounding: the circuit is the network).
 compiler::CompiledModel compile_exact(const QatGraphNet& net, const Matrix& calibration) {
@@ -53,17 +49,6 @@ size_t expect_circuit_matches(const QatGraphNet& net, const LabelledSet& set) {
   }
   EXPECT_GT(distinct.size(), set.size() / 4);
   return wrong;
-}
-
-// Training on the digits: batch 16, lr 0.01, seed 3, quiet.
-TrainOptions digits_training(int epochs) {
-  TrainOptions options;
-  options.epochs = epochs;
-  options.batch_size = 16;
-  options.learning_rate = 0.01;
-  options.seed = 3;
-  options.show_progress = false;
-  return options;
 }
 
 // Every op the architectures have: padded and grouped convolutions, both pools, a residual block ending in an

@@ -69,42 +69,41 @@ EncodedTensor accumulator(ir::NodeId node, const EncodedTensor& input, double we
 
 namespace {
 
-// The trained weight quantizer of row `row` of linear op `node`: its quantizer, with the row's own scale when the
-// node has per-channel scales (tensor "weight_scales", one per output row).
-quant::UniformQuantizer trained_row_quantizer(const GraphNode& node, size_t row) {
-  quant::UniformQuantizer q = *node.quantizer;
-  const auto scales = node.tensors.find("weight_scales");
-  if (scales != node.tensors.end()) q.scale = scales->second.at(row);
-  return q;
-}
-
-// The number of output rows of linear op `node` with trained per-channel scales (1 without them); throws
-// fhenn::Error unless they are one positive scale per row.
-size_t trained_scale_rows(const GraphNode& node) {
-  const auto scales = node.tensors.find("weight_scales");
-  if (scales == node.tensors.end()) return 1;
-  const std::vector<double>& s = scales->second;
-  FHENN_CHECK(!s.empty() && node.weight.size() % s.size() == 0, node.name, ".weight_scales has ", s.size(),
-              " scales for ", node.weight.size(), " weights: give one per output channel");
-  for (double v : s) {
+// The trained per-channel weight scales of linear op `node` (tensor "weight_scales": one per output row, each
+// finite and > 0, else fhenn::Error), or nullptr when its quantizer's one scale serves every row.
+const std::vector<double>* trained_row_scales(const GraphNode& node) {
+  const auto found = node.tensors.find("weight_scales");
+  if (found == node.tensors.end()) return nullptr;
+  const std::vector<double>& scales = found->second;
+  FHENN_CHECK(!scales.empty() && node.weight.size() % scales.size() == 0, node.name, ".weight_scales has ",
+              scales.size(), " scales for ", node.weight.size(), " weights: give one per output channel");
+  for (double v : scales) {
     FHENN_CHECK(std::isfinite(v) && v > 0.0, node.name, ".weight_scales holds ", v,
                 ": every scale must be finite and > 0");
   }
-  return s.size();
+  return &scales;
+}
+
+// Calls f(k, q) for every weight k of linear op `node` with a trained quantizer, q the quantizer of its row.
+template <class F>
+void for_each_trained_weight(const GraphNode& node, F&& f) {
+  const std::vector<double>* scales = trained_row_scales(node);
+  const size_t rows = scales ? scales->size() : 1;
+  const size_t row_length = node.weight.size() / rows;
+  quant::UniformQuantizer q = *node.quantizer;
+  for (size_t row = 0; row < rows; ++row) {
+    if (scales) q.scale = (*scales)[row];
+    for (size_t k = row * row_length; k < (row + 1) * row_length; ++k) f(k, q);
+  }
 }
 
 }  // namespace
 
 std::vector<double> reference_weights(const GraphNode& node) {
   if (!node.quantizer) return node.weight;
-  const size_t rows = trained_scale_rows(node);
-  const size_t row_length = node.weight.size() / rows;
   std::vector<double> weights(node.weight.size());
-  for (size_t row = 0; row < rows; ++row) {
-    const quant::UniformQuantizer q = trained_row_quantizer(node, row);
-    for (size_t k = row * row_length; k < (row + 1) * row_length; ++k)
-      weights[k] = q.dequantize(q.quantize(node.weight[k]));
-  }
+  for_each_trained_weight(
+      node, [&](size_t k, const quant::UniformQuantizer& q) { weights[k] = q.dequantize(q.quantize(node.weight[k])); });
   return weights;
 }
 
@@ -119,20 +118,14 @@ QuantizedWeights linear_op_weights(const GraphNode& node, const EncodedTensor& i
   FHENN_CHECK(q.zero_point == 0, node.name, ".weight: the weight quantizer has zero point ", q.zero_point,
               "; weights must be quantized symmetrically (zero point 0)");
   FHENN_ASSERT(!in.is_per_channel());  // per-channel inputs are only given to ops that fold their scales
-  const size_t scale_rows = trained_scale_rows(node);
-  const bool per_channel = node.tensors.count("weight_scales") > 0;
-  FHENN_CHECK(!per_channel || scale_rows == rows, node.name, ".weight_scales has ", scale_rows, " scales; the op has ",
-              rows, " output channels: give one per channel");
-  QuantizedWeights w{q, {}, {}};
-  w.values.reserve(node.weight.size());
-  const size_t row_length = node.weight.size() / rows;
-  for (size_t row = 0; row < rows; ++row) {
-    const quant::UniformQuantizer row_quantizer = per_channel ? trained_row_quantizer(node, row) : q;
-    for (size_t k = row * row_length; k < (row + 1) * row_length; ++k) {
-      w.values.push_back(row_quantizer.quantize(node.weight[k]));
-    }
+  QuantizedWeights w{q, std::vector<int64_t>(node.weight.size()), {}};
+  if (const std::vector<double>* scales = trained_row_scales(node)) {
+    FHENN_CHECK(scales->size() == rows, node.name, ".weight_scales has ", scales->size(), " scales; the op has ", rows,
+                " output channels: give one per channel");
+    w.row_scales = *scales;
   }
-  if (per_channel) w.row_scales = node.tensors.at("weight_scales");
+  for_each_trained_weight(
+      node, [&](size_t k, const quant::UniformQuantizer& row) { w.values[k] = row.quantize(node.weight[k]); });
   return w;
 }
 
