@@ -12,7 +12,8 @@ namespace fhenn::runtime {
 // Evaluates the circuit on integers like ClearExecutor, except each table lookup (not folded to a constant) reads
 // what the bootstrap would read (docs/encrypted.md, (S1)-(S2)):
 //   (S1) phase  = a - index_min * 2^shift (+ 1/2 when shift > 0) + e,   e ~ N(0, sigma^2),
-//                 sigma = pbs_input_stddev(params, ||w_i||^2) expressed in units of the accumulator's encoding 2^(63 - w) (sigma_torus * 2^(w + 1));
+//                 sigma = pbs_input_stddev(params, ||w_i||^2), expressed in units of the accumulator's encoding
+//                 2^(63 - w) (sigma_torus * 2^(w + 1));
 //   (S2) j      = floor(phase / 2^shift + 1/2)   (half-box offset: round to nearest, the approximate rounding),
 //                 then T_i(index_min + j) for 0 <= j < 2^r, the negacyclic -T_i(index_min + j - 2^r) above,
 //                 and likewise wrapped modulo 2^(r + 1) below 0 (a failed lookup).
